@@ -22,5 +22,24 @@ fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
+# The service on http://localhost:5000 over ./data, asking the live GitHub
+# API (GITHUB_TOKEN optional). Without network it says so, keeps retrying,
+# and keeps serving what was last published.
+run: build
+	./$(BIN) serve
+
+# The same, offline: the built-in fake GitHub in synthetic mode publishes a
+# new snapshot every 10 seconds.
+demo: build
+	STORE=$${STORE:-file:./data-demo} ./$(BIN) serve --demo
+
+# Every Go benchmark with -benchmem, in a form benchstat reads.
+bench:
+	$(GO) test -run='^$$' -bench=. -benchmem -count=$${COUNT:-5} ./... | tee bench.txt
+
+# Run the query parser's fuzz target (its corpus runs in every make test).
+fuzz:
+	$(GO) test -run='^$$' -fuzz=FuzzParse -fuzztime=$${FUZZTIME:-3m} ./filters/
+
 clean:
-	rm -rf bin
+	rm -rf bin data-demo bench.txt

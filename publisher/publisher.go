@@ -98,7 +98,7 @@ func (p *Publisher) Run(ctx context.Context) (RunStats, error) {
 	stats, err := r.do(ctx)
 	stats.Duration = time.Since(start)
 	p.metrics.observe(stats, err)
-	log := p.cfg.Logger.With("duration", stats.Duration.Round(time.Millisecond), "search_calls", stats.SearchCalls,
+	log := p.cfg.Logger.With("duration", stats.Duration.Round(time.Millisecond).String(), "search_calls", stats.SearchCalls,
 		"core_calls", stats.CoreCalls, "not_modified", stats.NotModified, "carried_over", stats.CarriedOver,
 		"pending", stats.Pending, "unavailable", stats.Unavailable, "rate_limit_remaining", stats.CoreRemaining,
 		"rate_limit_reset", stats.CoreReset.UTC().Format(time.RFC3339))
@@ -106,7 +106,7 @@ func (p *Publisher) Run(ctx context.Context) (RunStats, error) {
 		log.Error("publish run failed; latest.json left as it was", "err", err)
 		return stats, err
 	}
-	log.Info("publish run", "version", stats.Version, "published", stats.Published, "repositories", stats.Repositories, "window", stats.Window)
+	log.Info("publish run", "version", stats.Version, "published", stats.Published, "repositories", stats.Repositories, "window", stats.Window.Round(time.Second).String())
 	if stats.Published && p.cfg.OnPublish != nil {
 		p.cfg.OnPublish()
 	}
