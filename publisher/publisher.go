@@ -103,7 +103,13 @@ func (p *Publisher) Run(ctx context.Context) (RunStats, error) {
 		"pending", stats.Pending, "unavailable", stats.Unavailable, "rate_limit_remaining", stats.CoreRemaining,
 		"rate_limit_reset", stats.CoreReset.UTC().Format(time.RFC3339))
 	if err != nil {
-		log.Error("publish run failed; latest.json left as it was", "err", err)
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			log.Error("GitHub cannot be reached; retrying on schedule, and whatever was last published keeps being served",
+				"github_api_url", redactURL(p.cfg.APIURL), "schedule", p.cfg.Schedule, "err", err)
+		} else {
+			log.Error("publish run failed; latest.json left as it was", "err", err)
+		}
 		return stats, err
 	}
 	log.Info("publish run", "version", stats.Version, "published", stats.Published, "repositories", stats.Repositories, "window", stats.Window.Round(time.Second).String())

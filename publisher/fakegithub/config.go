@@ -124,7 +124,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 		fs.DurationVar(p, name, def, usage+envHelp(envs))
 	}
 
-	seed := uint64(1)
+	seed := uint64(0)
 	if n, v, ok := env("FAKEGITHUB_SEED"); ok {
 		if x, err := strconv.ParseUint(v, 10, 64); err == nil {
 			seed = x

@@ -28,7 +28,7 @@ func TestFlagDefaultsAreGitHubs(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := Config{
-		Seed: 1, Rate: 2, Epoch: defaultEpoch,
+		Seed: 0, Rate: 2, Epoch: defaultEpoch,
 		CoreLimit: 60, CoreWindow: time.Hour, SearchLimit: 10, SearchWindow: time.Minute,
 		AuthCoreLimit: 5000, AuthCoreWindow: time.Hour, AuthSearchLimit: 30, AuthSearchWindow: time.Minute,
 		SecondaryRetryAfter: time.Minute, SecondaryStatus: 403, SearchScanLimit: 200000,

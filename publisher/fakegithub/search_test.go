@@ -309,4 +309,12 @@ func TestSearchValidation(t *testing.T) {
 	if err != nil || res.GetTotal() != 0 {
 		t.Errorf("future: %v %v", res, err)
 	}
+	open, _, err := c.Search.Repositories(ctx, "created:>=2024-03-01T11:00:00Z", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, _, err = c.Search.Repositories(ctx, "created:2024-03-01T11:00:00Z..9999-12-31", nil)
+	if err != nil || res.GetTotal() != open.GetTotal() || res.GetTotal() < 6480 {
+		t.Errorf("until the year 9999: %v (%v), open-ended: %v", res.GetTotal(), err, open.GetTotal())
+	}
 }

@@ -71,6 +71,10 @@ func (g *synth) firstAt(t time.Time) int64 {
 	if !t.After(g.epoch) {
 		return 0
 	}
+	// Far enough for any clock, near enough that the arithmetic stays within a Duration.
+	if horizon := g.epoch.AddDate(100, 0, 0); t.After(horizon) {
+		t = horizon
+	}
 	k := int64(math.Ceil(float64(t.Sub(g.epoch)) / g.nsPer))
 	for k > 0 && !g.createdAt(k-1).Before(t) {
 		k--
