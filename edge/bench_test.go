@@ -1,0 +1,143 @@
+package edge
+
+import (
+	"context"
+	"testing"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/freshrepos/freshrepos/snapshots"
+)
+
+// loadedServer is a Server that has polled st once, without listening:
+// for calling its handler directly.
+func loadedServer(tb testing.TB, n int) (*Server, string) {
+	tb.Helper()
+	st := newStore(tb)
+	m := publish(tb, st, makeSnapshot(n, "a", t0))
+	s, err := New(Config{Logger: quietLogger()}, st)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if !s.poll(context.Background(), &snapshots.Follower{Store: st}) || s.current.Load() == nil {
+		tb.Fatal("poll failed")
+	}
+	return s, m.Version
+}
+
+// cachedRequests are answers that must cost no allocation once cached.
+var cachedRequests = []struct {
+	name, uri, acceptEncoding string
+	conditional               bool // send the answer's own ETag back
+	status                    int
+}{
+	{"unfiltered-repos-gzip", "/repos", "gzip, deflate, br", false, 200},
+	{"unfiltered-stats-zstd", "/stats", "zstd", false, 200},
+	{"filtered-repos-cached", "/repos?language=go&sort=stars&limit=50", "gzip, zstd", false, 200},
+	{"filtered-stats-cached", "/stats?license=mit&has_open_issues=true", "", false, 200},
+	{"pinned-repos-cached", "/repos?snapshot={version}&owner=owner1", "zstd", false, 200},
+	{"not-modified-304", "/repos?language=go&sort=stars&limit=50", "gzip", true, 304},
+	{"latest-manifest", "/snapshots/latest", "gzip", false, 200},
+	{"download-zst", "/snapshots/{version}/repos.json.zst", "", false, 200},
+	{"ping", "/ping", "", false, 200},
+}
+
+// warmRequest builds a RequestCtx for uri, serves it once so that its
+// answer is cached, and returns it ready to be served again.
+func warmRequest(tb testing.TB, h fasthttp.RequestHandler, uri, version, acceptEncoding string, conditional bool) *fasthttp.RequestCtx {
+	tb.Helper()
+	var req fasthttp.Request
+	req.SetRequestURI(replaceVersion(uri, version))
+	if acceptEncoding != "" {
+		req.Header.Set(fasthttp.HeaderAcceptEncoding, acceptEncoding)
+	}
+	ctx := new(fasthttp.RequestCtx)
+	ctx.Init(&req, nil, nil)
+	h(ctx)
+	if conditional {
+		ctx.Request.Header.SetBytesV(fasthttp.HeaderIfNoneMatch, append([]byte(nil), ctx.Response.Header.Peek(fasthttp.HeaderETag)...))
+	}
+	for range 3 { // fill fasthttp's buffers
+		ctx.Response.Reset()
+		h(ctx)
+	}
+	return ctx
+}
+
+func replaceVersion(uri, version string) string {
+	for i := 0; i+len("{version}") <= len(uri); i++ {
+		if uri[i:i+len("{version}")] == "{version}" {
+			return uri[:i] + version + uri[i+len("{version}"):]
+		}
+	}
+	return uri
+}
+
+// Cached answers, conditional or not, allocate nothing.
+func TestCachedAnswersDoNotAllocate(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector allocates")
+	}
+	s, version := loadedServer(t, 200)
+	h := s.Handler()
+	for _, c := range cachedRequests {
+		ctx := warmRequest(t, h, c.uri, version, c.acceptEncoding, c.conditional)
+		if got := ctx.Response.StatusCode(); got != c.status {
+			t.Fatalf("%s: status %d, want %d: %s", c.name, got, c.status, ctx.Response.Body())
+		}
+		allocs := testing.AllocsPerRun(200, func() {
+			ctx.Response.Reset()
+			h(ctx)
+		})
+		if allocs != 0 {
+			t.Errorf("%s: %v allocations per request", c.name, allocs)
+		}
+	}
+}
+
+func BenchmarkCachedAnswers(b *testing.B) {
+	s, version := loadedServer(b, 500)
+	h := s.Handler()
+	for _, c := range cachedRequests {
+		b.Run(c.name, func(b *testing.B) {
+			ctx := warmRequest(b, h, c.uri, version, c.acceptEncoding, c.conditional)
+			if got := ctx.Response.StatusCode(); got != c.status {
+				b.Fatalf("status %d, want %d", got, c.status)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				ctx.Response.Reset()
+				h(ctx)
+			}
+		})
+	}
+}
+
+// BenchmarkRateLimitedCachedAnswer is a cached answer with rate limiting
+// on: the bucket lookup and the RateLimit header.
+func BenchmarkRateLimitedCachedAnswer(b *testing.B) {
+	s, version := loadedServer(b, 100)
+	s.limiter = newLimiter(1e9, 1e9, nil)
+	h := s.Handler()
+	ctx := warmRequest(b, h, "/repos?language=go", version, "gzip", false)
+	b.ReportAllocs()
+	for b.Loop() {
+		ctx.Response.Reset()
+		h(ctx)
+	}
+}
+
+// BenchmarkUncachedFilteredAnswer is the cost of a miss: parsing,
+// selecting, concatenating and compressing.
+func BenchmarkUncachedFilteredAnswer(b *testing.B) {
+	s, version := loadedServer(b, 2000)
+	h := s.Handler()
+	ctx := warmRequest(b, h, "/repos?language=go&limit=100", version, "gzip", false)
+	b.ReportAllocs()
+	for b.Loop() {
+		s.current.Load().cache.setLimit(0) // every request misses
+		s.current.Load().cache.setLimit(1 << 30)
+		ctx.Response.Reset()
+		h(ctx)
+	}
+}

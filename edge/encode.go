@@ -1,0 +1,114 @@
+package edge
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"sync"
+
+	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zstd"
+)
+
+// representation is one encoding of one answer, with its ETag, ready to
+// be written as is. It is never modified once built: the same bytes go to
+// every client, and a response may still be writing them after the
+// representation has left every cache.
+type representation struct {
+	body []byte
+	etag []byte // quoted strong entity tag
+}
+
+// resource is an answer in every encoding.
+type resource [numEncodings]*representation
+
+// effort says how hard to compress: best for what is built once per
+// snapshot, fast for answers built on a request's behalf.
+type effort uint8
+
+const (
+	effortFast effort = iota
+	effortBest
+)
+
+var gzipLevels = [...]int{effortFast: 5, effortBest: gzip.BestCompression}
+
+var gzipWriters [len(gzipLevels)]sync.Pool
+
+var zstdEncoders = [...]func() (*zstd.Encoder, error){
+	effortFast: sync.OnceValues(func() (*zstd.Encoder, error) {
+		return zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedDefault))
+	}),
+	effortBest: sync.OnceValues(func() (*zstd.Encoder, error) {
+		return zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedBetterCompression))
+	}),
+}
+
+// compress encodes b. The output depends only on b, enc and e, so every
+// edge node running the same build sends the same bytes under the same
+// ETag.
+func compress(b []byte, enc encoding, e effort) []byte {
+	switch enc {
+	case encGzip:
+		var buf bytes.Buffer
+		buf.Grow(len(b)/4 + 64)
+		zw, _ := gzipWriters[e].Get().(*gzip.Writer)
+		if zw == nil {
+			var err error
+			if zw, err = gzip.NewWriterLevel(&buf, gzipLevels[e]); err != nil {
+				panic(err) // the levels are constants
+			}
+		} else {
+			zw.Reset(&buf)
+		}
+		zw.Write(b) // writes to a bytes.Buffer cannot fail
+		zw.Close()
+		gzipWriters[e].Put(zw)
+		return buf.Bytes()
+	case encZstd:
+		ze, err := zstdEncoders[e]()
+		if err != nil {
+			panic(err) // the options are constants
+		}
+		return ze.EncodeAll(b, make([]byte, 0, len(b)/4+64))
+	}
+	return b
+}
+
+// etagFor is the strong ETag of an answer: the snapshot version, a digest
+// of what was asked (route and canonical query), and the encoding. Nothing
+// in it depends on the node or the time, so every edge node agrees.
+func etagFor(version, what string, enc encoding) []byte {
+	sum := sha256.Sum256([]byte(what))
+	b := make([]byte, 0, len(version)+32)
+	b = append(b, '"')
+	b = append(b, version...)
+	b = append(b, '-')
+	b = hex.AppendEncode(b, sum[:6])
+	b = append(b, '-')
+	b = append(b, encodingTags[enc]...)
+	return append(b, '"')
+}
+
+// newResource encodes identity in every encoding.
+func newResource(identity []byte, version, what string, e effort) resource {
+	var r resource
+	for enc := range numEncodings {
+		r[enc] = &representation{body: compress(identity, enc, e), etag: etagFor(version, what, enc)}
+	}
+	return r
+}
+
+// marshal is the one JSON encoder of answers: compact and without HTML
+// escaping, like the snapshots package's, so that a repository object here
+// has the bytes it has in repos.json.
+func marshal(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}

@@ -1,0 +1,410 @@
+package edge
+
+import (
+	"errors"
+	"fmt"
+	"iter"
+	"net"
+	"net/textproto"
+	"strconv"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/freshrepos/freshrepos/filters"
+)
+
+// Header names and values, as bytes so that setting them copies and
+// allocates nothing. Names are in the form fasthttp normalizes them to, so
+// that ResponseHeader.Peek finds them.
+var (
+	hdrETag             = headerKey("ETag")
+	hdrLastModified     = headerKey("Last-Modified")
+	hdrCacheControl     = headerKey("Cache-Control")
+	hdrVary             = headerKey("Vary")
+	hdrAllowOrigin      = headerKey("Access-Control-Allow-Origin")
+	hdrExposeHeaders    = headerKey("Access-Control-Expose-Headers")
+	hdrSnapshotVersion  = headerKey("X-Snapshot-Version")
+	hdrAllow            = headerKey("Allow")
+	hdrRetryAfter       = headerKey("Retry-After")
+	hdrRateLimit        = headerKey("RateLimit")
+	hdrRateLimitPolicy  = headerKey("RateLimit-Policy")
+	hdrContentTypeOpts  = headerKey("X-Content-Type-Options")
+	valStar             = []byte("*")
+	valExposed          = []byte("ETag, Last-Modified, X-Snapshot-Version, Retry-After, RateLimit, RateLimit-Policy")
+	valAcceptEncoding   = []byte("Accept-Encoding")
+	valGetHead          = []byte("GET, HEAD")
+	valNoStore          = []byte("no-store")
+	valNoSniff          = []byte("nosniff")
+	valImmutable        = []byte("public, max-age=31536000, immutable")
+	valOpenAPICache     = []byte("public, max-age=3600, stale-while-revalidate=3600, stale-if-error=86400")
+	ctJSON              = []byte("application/json")
+	ctProblem           = []byte(filters.ProblemContentType)
+	ctGzip              = []byte("application/gzip")
+	ctZstd              = []byte("application/zstd")
+	encodingHeaderNames [numEncodings][]byte
+)
+
+func headerKey(name string) []byte { return []byte(textproto.CanonicalMIMEHeaderKey(name)) }
+
+func init() {
+	for e := range numEncodings {
+		encodingHeaderNames[e] = []byte(encodingNames[e])
+	}
+}
+
+// Bodies and problems that never change.
+var (
+	bodyPong    = []byte(`{"status":"pong"}`)
+	bodyHealthy = []byte(`{"status":"ok"}`)
+
+	problemNotFound = filters.NewProblem(fasthttp.StatusNotFound, "Not Found",
+		"no such resource; /openapi.json lists the ones there are").JSON()
+	problemMethod = filters.NewProblem(fasthttp.StatusMethodNotAllowed, "Method Not Allowed",
+		"only GET and HEAD are allowed").JSON()
+	problemNotReady = filters.NewProblem(fasthttp.StatusServiceUnavailable, "Service Unavailable",
+		"no snapshot has been loaded yet").JSON()
+	problemStopping = filters.NewProblem(fasthttp.StatusServiceUnavailable, "Service Unavailable",
+		"shutting down").JSON()
+	problemNoVersion = filters.NewProblem(fasthttp.StatusNotFound, "Not Found",
+		"the store has no snapshot of that version").JSON()
+	problemLimited = filters.NewProblem(fasthttp.StatusTooManyRequests, "Too Many Requests",
+		"this client is over its request rate; retry after Retry-After seconds").JSON()
+	problemInternal = filters.NewProblem(fasthttp.StatusInternalServerError, "Internal Server Error", "").JSON()
+)
+
+// Handler returns the public API as a fasthttp handler, for tests and
+// benchmarks, or to mount on a fasthttp.Server of your own. It answers
+// from whatever snapshot Run or Serve has loaded.
+func (s *Server) Handler() fasthttp.RequestHandler { return s.serveHTTP }
+
+func (s *Server) serveHTTP(ctx *fasthttp.RequestCtx) {
+	start := time.Now()
+	rt, dl := matchRoute(ctx.Path())
+	enc := encIdentity
+	defer func() {
+		if r := recover(); r != nil {
+			s.log.Error("edge: handler panicked", "route", routeNames[rt], "panic", r)
+			ctx.Response.Reset()
+			ctx.Response.Header.SetCanonical(hdrAllowOrigin, valStar)
+			s.problem(ctx, fasthttp.StatusInternalServerError, problemInternal)
+		}
+		s.metrics.observe(rt, ctx.Response.StatusCode(), enc, time.Since(start))
+	}()
+	h := &ctx.Response.Header
+	h.SetCanonical(hdrAllowOrigin, valStar)
+	h.SetCanonical(hdrExposeHeaders, valExposed)
+	h.SetCanonical(hdrContentTypeOpts, valNoSniff)
+
+	switch {
+	case s.limiter != nil && rt != routeHealthz && rt != routeReadyz && s.limited(ctx, start):
+	case rt == routeUnknown:
+		s.problem(ctx, fasthttp.StatusNotFound, problemNotFound)
+	case !ctx.IsGet() && !ctx.IsHead():
+		h.SetCanonical(hdrAllow, valGetHead)
+		s.problem(ctx, fasthttp.StatusMethodNotAllowed, problemMethod)
+	default:
+		enc = s.dispatch(ctx, rt, dl, start)
+	}
+}
+
+// dispatch answers a GET or HEAD of a known route, and returns the
+// encoding it answered in.
+func (s *Server) dispatch(ctx *fasthttp.RequestCtx, rt route, dl download, now time.Time) encoding {
+	switch rt {
+	case routePing:
+		s.uncached(ctx, bodyPong)
+	case routeHealthz:
+		s.uncached(ctx, bodyHealthy)
+	case routeReadyz:
+		e := s.current.Load()
+		switch {
+		case s.stopping.Load():
+			s.problem(ctx, fasthttp.StatusServiceUnavailable, problemStopping)
+		case e == nil:
+			s.problem(ctx, fasthttp.StatusServiceUnavailable, problemNotReady)
+		default:
+			ctx.Response.Header.SetCanonical(hdrSnapshotVersion, e.versionHeader)
+			s.uncached(ctx, e.readyBody)
+		}
+	case routeRepos:
+		return s.query(ctx, kindRepos, now)
+	case routeStats:
+		return s.query(ctx, kindStats, now)
+	case routeLatest:
+		e := s.current.Load()
+		if e == nil {
+			s.problem(ctx, fasthttp.StatusServiceUnavailable, problemNotReady)
+			return encIdentity
+		}
+		enc := s.negotiate(ctx)
+		s.sendEdition(ctx, e, e.latest[enc], enc, false, now)
+		return enc
+	case routeDownload:
+		return s.download(ctx, dl)
+	case routeOpenAPI:
+		enc := s.negotiate(ctx)
+		rep := s.openapi[enc]
+		h := &ctx.Response.Header
+		h.SetCanonical(hdrETag, rep.etag)
+		h.SetCanonical(hdrVary, valAcceptEncoding)
+		h.SetCanonical(hdrCacheControl, valOpenAPICache)
+		send(ctx, rep, ctJSON, enc, nil, time.Time{})
+		return enc
+	}
+	return encIdentity
+}
+
+func (s *Server) negotiate(ctx *fasthttp.RequestCtx) encoding {
+	return negotiate(ctx.Request.Header.PeekAll(fasthttp.HeaderAcceptEncoding))
+}
+
+// query answers /repos or /stats: from the edition asked for by
+// ?snapshot=, or the current one; from the cache when the same query
+// string was answered before.
+func (s *Server) query(ctx *fasthttp.RequestCtx, k kind, now time.Time) encoding {
+	args := ctx.QueryArgs()
+	e := s.current.Load()
+	pinned := args.Has("snapshot")
+	if pinned {
+		v := args.Peek("snapshot")
+		if !validVersion(v) {
+			s.badQuery(ctx, invalidSnapshot(string(v)))
+			return encIdentity
+		}
+		var err error
+		if e, err = s.edition(v); err != nil {
+			s.loadError(ctx, err)
+			return encIdentity
+		}
+	} else if e == nil {
+		s.problem(ctx, fasthttp.StatusServiceUnavailable, problemNotReady)
+		return encIdentity
+	}
+	enc := s.negotiate(ctx)
+	raw := ctx.URI().QueryString()
+	rep := e.lookup(k, enc, raw)
+	if rep != nil {
+		s.metrics.cacheHits[k].Inc()
+	} else {
+		s.metrics.cacheMisses[k].Inc()
+		if n := countArg(args, "snapshot"); n > 1 {
+			s.badQuery(ctx, invalidSnapshot("given "+strconv.Itoa(n)+" times"))
+			return encIdentity
+		}
+		q, p := filters.Parse(withoutArg(args, "snapshot"))
+		if p != nil {
+			s.badQuery(ctx, p)
+			return encIdentity
+		}
+		var err error
+		if rep, err = e.answer(k, enc, raw, q); err != nil {
+			panic(err) // answered as a 500 by serveHTTP
+		}
+	}
+	s.sendEdition(ctx, e, rep, enc, pinned, now)
+	return enc
+}
+
+func countArg(args *fasthttp.Args, name string) int {
+	n := 0
+	for k := range args.All() {
+		if string(k) == name {
+			n++
+		}
+	}
+	return n
+}
+
+// withoutArg is args without the parameter name, which is the edge's, not
+// a filter.
+func withoutArg(args *fasthttp.Args, name string) iter.Seq2[[]byte, []byte] {
+	return func(yield func([]byte, []byte) bool) {
+		for k, v := range args.All() {
+			if string(k) != name && !yield(k, v) {
+				return
+			}
+		}
+	}
+}
+
+func invalidSnapshot(value string) *filters.Problem {
+	p := filters.NewProblem(fasthttp.StatusBadRequest, "Bad Request", "snapshot: must be one version name, such as 20261127T160000Z-0123456789ab")
+	p.Errors = []filters.ParamError{{Parameter: "snapshot", Value: value, Message: "must be one version name, such as 20261127T160000Z-0123456789ab"}}
+	return p
+}
+
+// loadError answers a failed on-demand load of a version.
+func (s *Server) loadError(ctx *fasthttp.RequestCtx, err error) {
+	if errors.Is(err, errNoVersion) {
+		s.problem(ctx, fasthttp.StatusNotFound, problemNoVersion)
+		return
+	}
+	s.log.Warn("edge: on-demand load failed", "err", err)
+	ctx.Response.Header.SetCanonical(hdrRetryAfter, []byte("5"))
+	s.problem(ctx, fasthttp.StatusServiceUnavailable, filters.NewProblem(fasthttp.StatusServiceUnavailable,
+		"Service Unavailable", "the snapshot could not be loaded from the store; try again later").JSON())
+}
+
+// sendEdition answers with a representation from edition e: headers that
+// let any cache keep it until the next publication (or for ever, for a
+// version asked for by name), or a 304.
+func (s *Server) sendEdition(ctx *fasthttp.RequestCtx, e *edition, rep *representation, enc encoding, pinned bool, now time.Time) {
+	h := &ctx.Response.Header
+	h.SetCanonical(hdrETag, rep.etag)
+	h.SetCanonical(hdrLastModified, e.lastModified)
+	h.SetCanonical(hdrVary, valAcceptEncoding)
+	h.SetCanonical(hdrSnapshotVersion, e.versionHeader)
+	if pinned {
+		h.SetCanonical(hdrCacheControl, valImmutable)
+	} else {
+		h.SetCanonical(hdrCacheControl, s.freshCacheControl(e.generatedAt, now))
+	}
+	send(ctx, rep, ctJSON, enc, e.lastModified, e.generatedAt)
+}
+
+// download answers /snapshots/{version}/repos.json[.gz|.zst].
+func (s *Server) download(ctx *fasthttp.RequestCtx, d download) encoding {
+	enc := d.enc
+	if d.negotiated {
+		enc = s.negotiate(ctx)
+	}
+	f, err := s.file(d.version, enc)
+	if err != nil {
+		s.loadError(ctx, err)
+		return enc
+	}
+	h := &ctx.Response.Header
+	h.SetCanonical(hdrETag, f.rep.etag)
+	h.SetCanonical(hdrLastModified, f.lastModified)
+	h.SetCanonical(hdrCacheControl, valImmutable)
+	h.SetCanonical(hdrSnapshotVersion, d.version)
+	if d.negotiated {
+		h.SetCanonical(hdrVary, valAcceptEncoding)
+		send(ctx, &f.rep, ctJSON, enc, f.lastModified, f.generatedAt)
+		return enc
+	}
+	// repos.json.gz is a gzip file, not JSON in transit: no
+	// Content-Encoding, so that it is saved as it is named.
+	ct := ctGzip
+	if d.enc == encZstd {
+		ct = ctZstd
+	}
+	send(ctx, &f.rep, ct, encIdentity, f.lastModified, f.generatedAt)
+	return enc
+}
+
+// send finishes a response whose validators are set: a 304 when the
+// request's preconditions say the client has it, else the body.
+func send(ctx *fasthttp.RequestCtx, rep *representation, contentType []byte, enc encoding, lastModifiedHTTP []byte, lastModified time.Time) {
+	if notModified(&ctx.Request.Header, rep.etag, lastModifiedHTTP, lastModified) {
+		ctx.SetStatusCode(fasthttp.StatusNotModified)
+		return
+	}
+	h := &ctx.Response.Header
+	h.SetContentTypeBytes(contentType)
+	if enc != encIdentity {
+		h.SetContentEncodingBytes(encodingHeaderNames[enc])
+	}
+	// The body is shared and immutable: fasthttp writes it as it is, and
+	// skips it for HEAD while keeping its Content-Length.
+	ctx.Response.SetBodyRaw(rep.body)
+}
+
+// uncached answers with a JSON body no cache should keep.
+func (s *Server) uncached(ctx *fasthttp.RequestCtx, body []byte) {
+	h := &ctx.Response.Header
+	h.SetCanonical(hdrCacheControl, valNoStore)
+	h.SetContentTypeBytes(ctJSON)
+	ctx.Response.SetBodyRaw(body)
+}
+
+// problem answers with an RFC 9457 problem document.
+func (s *Server) problem(ctx *fasthttp.RequestCtx, status int, body []byte) {
+	h := &ctx.Response.Header
+	ctx.SetStatusCode(status)
+	h.SetCanonical(hdrCacheControl, valNoStore)
+	h.SetContentTypeBytes(ctProblem)
+	ctx.Response.SetBodyRaw(body)
+}
+
+func (s *Server) badQuery(ctx *fasthttp.RequestCtx, p *filters.Problem) {
+	s.problem(ctx, p.Status, p.JSON())
+}
+
+// badRequest answers what fasthttp could not read: headers over
+// MaxHeaderBytes (431), a body over MaxBodyBytes (413), a request not
+// read within ReadTimeout (408), or anything else malformed (400).
+func (s *Server) badRequest(ctx *fasthttp.RequestCtx, err error) {
+	status, title := fasthttp.StatusBadRequest, "Bad Request"
+	var small *fasthttp.ErrSmallBuffer
+	var netErr net.Error
+	switch {
+	case errors.As(err, &small):
+		status, title = fasthttp.StatusRequestHeaderFieldsTooLarge, "Request Header Fields Too Large"
+	case errors.Is(err, fasthttp.ErrBodyTooLarge):
+		status, title = fasthttp.StatusRequestEntityTooLarge, "Content Too Large"
+	case errors.As(err, &netErr) && netErr.Timeout():
+		status, title = fasthttp.StatusRequestTimeout, "Request Timeout"
+	}
+	ctx.Response.Header.SetCanonical(hdrAllowOrigin, valStar)
+	s.problem(ctx, status, filters.NewProblem(status, title, "the request could not be read").JSON())
+	s.metrics.observe(routeUnknown, status, encIdentity, 0)
+}
+
+// limited applies the client's rate limit: it sets the RateLimit headers
+// and, over the limit, answers 429 and returns true.
+func (s *Server) limited(ctx *fasthttp.RequestCtx, now time.Time) bool {
+	l := s.limiter
+	var xff [][]byte
+	if len(l.trusted) > 0 {
+		xff = ctx.Request.Header.PeekAll(fasthttp.HeaderXForwardedFor)
+	}
+	d := l.allow(clientKey(l.clientAddr(ctx.RemoteIP(), xff)), now)
+	h := &ctx.Response.Header
+	h.SetCanonical(hdrRateLimitPolicy, l.policy)
+	var buf [64]byte
+	b := append(buf[:0], `"per-client";r=`...)
+	b = strconv.AppendInt(b, int64(d.remaining), 10)
+	b = append(b, ";t="...)
+	if d.ok {
+		b = strconv.AppendInt(b, int64(d.reset), 10)
+		h.SetCanonical(hdrRateLimit, b)
+		return false
+	}
+	b = strconv.AppendInt(b, int64(d.retryAfter), 10)
+	h.SetCanonical(hdrRateLimit, b)
+	var ra [20]byte
+	h.SetCanonical(hdrRetryAfter, strconv.AppendInt(ra[:0], int64(d.retryAfter), 10))
+	s.metrics.rateLimited.Inc()
+	s.problem(ctx, fasthttp.StatusTooManyRequests, problemLimited)
+	return true
+}
+
+// cacheControl is a Cache-Control value for one max-age, kept so that it
+// is formatted once a second rather than once a request.
+type cacheControl struct {
+	maxAge int64
+	value  []byte
+}
+
+// freshCacheControl lets caches keep an answer of the current snapshot
+// until the next publication is due: the publisher publishes every
+// PublishInterval from generated_at, or leaves the snapshot as it is when
+// nothing changed, in which case the next one is due one interval later.
+// So max-age counts down to the next multiple of the interval after
+// generated_at, and is never less than 1.
+func (s *Server) freshCacheControl(generated, now time.Time) []byte {
+	iv := s.intervalSec
+	elapsed := now.Unix() - generated.Unix()
+	maxAge := iv
+	if elapsed >= 0 {
+		maxAge = iv - elapsed%iv
+	}
+	if c := s.freshCC.Load(); c != nil && c.maxAge == maxAge {
+		return c.value
+	}
+	v := fmt.Appendf(nil, "public, max-age=%d, stale-while-revalidate=%d, stale-if-error=86400", maxAge, iv)
+	s.freshCC.Store(&cacheControl{maxAge, v})
+	return v
+}

@@ -1,0 +1,236 @@
+package edge
+
+import (
+	"bytes"
+	"time"
+
+	"github.com/valyala/fasthttp"
+)
+
+// encoding is a content coding the edge answers in.
+type encoding uint8
+
+const (
+	encIdentity encoding = iota
+	encGzip
+	encZstd
+	numEncodings
+)
+
+// encodingNames are the Content-Encoding values, and metric labels.
+var encodingNames = [numEncodings]string{"identity", "gzip", "zstd"}
+
+// encodingTags end ETags, so each encoding of an answer has its own.
+var encodingTags = [numEncodings]string{"id", "gz", "zst"}
+
+// negotiate picks the encoding for the Accept-Encoding field values: the
+// acceptable coding with the highest q-value, ties going to zstd, then
+// gzip, then identity. Without the field, or when nothing listed is
+// acceptable, the answer is identity, as RFC 9110 (12.5.3) recommends.
+func negotiate(values [][]byte) encoding {
+	if len(values) == 0 {
+		return encIdentity
+	}
+	// q-values in thousandths; -1 when the coding is not listed.
+	qz, qg, qi, qs := -1, -1, -1, -1
+	for _, v := range values {
+		for len(v) > 0 {
+			var elem []byte
+			if i := bytes.IndexByte(v, ','); i >= 0 {
+				elem, v = v[:i], v[i+1:]
+			} else {
+				elem, v = v, nil
+			}
+			name, params, _ := bytes.Cut(elem, []byte(";"))
+			name = trimOWS(name)
+			if len(name) == 0 {
+				continue
+			}
+			q, ok := qValue(params)
+			if !ok {
+				continue
+			}
+			var p *int
+			switch {
+			case equalFold(name, "zstd"):
+				p = &qz
+			case equalFold(name, "gzip"), equalFold(name, "x-gzip"):
+				p = &qg
+			case equalFold(name, "identity"):
+				p = &qi
+			case string(name) == "*":
+				p = &qs
+			default:
+				continue
+			}
+			*p = max(*p, q)
+		}
+	}
+	if qz < 0 {
+		qz = max(qs, 0)
+	}
+	if qg < 0 {
+		qg = max(qs, 0)
+	}
+	if qi < 0 {
+		// Identity is acceptable unless excluded, but a listed coding
+		// with any weight is preferred to it.
+		qi = 1
+		if qs == 0 {
+			qi = 0
+		}
+	}
+	best, bq := encIdentity, 0
+	for _, c := range [...]struct {
+		enc encoding
+		q   int
+	}{{encZstd, qz}, {encGzip, qg}, {encIdentity, qi}} {
+		if c.q > bq {
+			best, bq = c.enc, c.q
+		}
+	}
+	return best
+}
+
+// qValue reads the q parameter among params (";q=0.5;x=y"), in
+// thousandths; 1000 when absent. ok is false when it is malformed, and the
+// element is then ignored.
+func qValue(params []byte) (q int, ok bool) {
+	q = 1000
+	for len(params) > 0 {
+		var p []byte
+		if i := bytes.IndexByte(params, ';'); i >= 0 {
+			p, params = params[:i], params[i+1:]
+		} else {
+			p, params = params, nil
+		}
+		k, val, found := bytes.Cut(p, []byte("="))
+		if !found || !equalFold(trimOWS(k), "q") {
+			continue
+		}
+		return parseQ(trimOWS(val))
+	}
+	return q, true
+}
+
+// parseQ reads qvalue = ( "0" [ "." 0*3DIGIT ] ) / ( "1" [ "." 0*3("0") ] ).
+func parseQ(b []byte) (int, bool) {
+	if len(b) == 0 || (b[0] != '0' && b[0] != '1') {
+		return 0, false
+	}
+	q := int(b[0]-'0') * 1000
+	if len(b) == 1 {
+		return q, true
+	}
+	if b[1] != '.' || len(b) > 5 {
+		return 0, false
+	}
+	scale := 100
+	for _, c := range b[2:] {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		q += int(c-'0') * scale
+		scale /= 10
+	}
+	if q > 1000 {
+		return 0, false
+	}
+	return q, true
+}
+
+func trimOWS(b []byte) []byte {
+	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t') {
+		b = b[1:]
+	}
+	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t') {
+		b = b[:len(b)-1]
+	}
+	return b
+}
+
+// equalFold compares b to the lower-case ASCII s, ignoring case.
+func equalFold(b []byte, s string) bool {
+	if len(b) != len(s) {
+		return false
+	}
+	for i := range b {
+		c := b[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != s[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// etagMatches reports whether If-None-Match field values match etag, a
+// quoted strong entity tag, by weak comparison (RFC 9110 13.1.2): a W/
+// prefix is ignored, and * matches any current representation.
+func etagMatches(values [][]byte, etag []byte) bool {
+	opaque := etag
+	if len(opaque) >= 2 {
+		opaque = opaque[1 : len(opaque)-1]
+	}
+	for _, v := range values {
+		for {
+			v = skipListSep(v)
+			if len(v) == 0 {
+				break
+			}
+			if v[0] == '*' {
+				return true
+			}
+			if len(v) >= 2 && v[0] == 'W' && v[1] == '/' {
+				v = v[2:]
+			}
+			if len(v) == 0 || v[0] != '"' {
+				// Not an entity tag: skip to the next element.
+				i := bytes.IndexByte(v, ',')
+				if i < 0 {
+					break
+				}
+				v = v[i:]
+				continue
+			}
+			end := bytes.IndexByte(v[1:], '"')
+			if end < 0 {
+				break
+			}
+			if bytes.Equal(v[1:1+end], opaque) {
+				return true
+			}
+			v = v[end+2:]
+		}
+	}
+	return false
+}
+
+func skipListSep(b []byte) []byte {
+	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t' || b[0] == ',') {
+		b = b[1:]
+	}
+	return b
+}
+
+// notModified evaluates the preconditions of a GET or HEAD (RFC 9110
+// 13.2.2): If-None-Match when present, else If-Modified-Since.
+func notModified(h *fasthttp.RequestHeader, etag, lastModifiedHTTP []byte, lastModified time.Time) bool {
+	if inm := h.PeekAll(fasthttp.HeaderIfNoneMatch); len(inm) > 0 {
+		return etagMatches(inm, etag)
+	}
+	ims := h.Peek(fasthttp.HeaderIfModifiedSince)
+	if len(ims) == 0 || lastModified.IsZero() {
+		return false
+	}
+	if bytes.Equal(ims, lastModifiedHTTP) {
+		return true
+	}
+	t, err := fasthttp.ParseHTTPDate(ims)
+	if err != nil {
+		return false // an invalid date is ignored
+	}
+	return !lastModified.After(t)
+}

@@ -1,0 +1,416 @@
+package edge
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"net/netip"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/freshrepos/freshrepos/filters"
+	"github.com/freshrepos/freshrepos/snapshots"
+)
+
+func TestRateLimit(t *testing.T) {
+	st := newStore(t)
+	publish(t, st, makeSnapshot(5, "a", t0))
+	cfg := Config{RateLimitPerIP: 0.01, RateLimitBurst: 3, TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}}
+	te := startEdge(t, st, cfg, true)
+
+	for i := range 3 {
+		get(t, te.url+"/repos").status(t, 200).header(t, "RateLimit-Policy", `"per-client";q=3;w=300`).
+			header(t, "RateLimit", fmt.Sprintf(`"per-client";r=%d;t=%d`, 2-i, (i+1)*100))
+	}
+	r := get(t, te.url+"/stats")
+	problemOf(t, r, 429)
+	r.header(t, "Retry-After", "100").header(t, "RateLimit", `"per-client";r=0;t=100`).header(t, "RateLimit-Policy", `"per-client";q=3;w=300`)
+	problemOf(t, get(t, te.url+"/nowhere"), 429) // limited before routing
+	// Health checks are never limited.
+	get(t, te.url+"/healthz").status(t, 200)
+	get(t, te.url+"/readyz").status(t, 200)
+	if counterValue(te.metrics.rateLimited) != 2 {
+		t.Errorf("rate limited counter %v", counterValue(te.metrics.rateLimited))
+	}
+
+	// Behind a trusted proxy, each forwarded client has its own bucket:
+	// one over its limit does not starve another.
+	get(t, te.url+"/repos", "X-Forwarded-For", "203.0.113.7").status(t, 200)
+	get(t, te.url+"/repos", "X-Forwarded-For", "198.51.100.1, 203.0.113.8").status(t, 200).header(t, "RateLimit", `"per-client";r=2;t=100`)
+	for range 2 {
+		get(t, te.url+"/repos", "X-Forwarded-For", "203.0.113.8").status(t, 200)
+	}
+	problemOf(t, get(t, te.url+"/repos", "X-Forwarded-For", "203.0.113.8"), 429)
+	get(t, te.url+"/repos", "X-Forwarded-For", "203.0.113.9").status(t, 200)
+
+	// Without trust, X-Forwarded-For is ignored.
+	te2 := startEdge(t, st, Config{RateLimitPerIP: 0.01, RateLimitBurst: 1}, true)
+	get(t, te2.url+"/repos", "X-Forwarded-For", "203.0.113.1").status(t, 200)
+	problemOf(t, get(t, te2.url+"/repos", "X-Forwarded-For", "203.0.113.2"), 429)
+}
+
+func TestRateLimitOffByDefault(t *testing.T) {
+	st := newStore(t)
+	publish(t, st, makeSnapshot(5, "a", t0))
+	te := startEdge(t, st, Config{}, true)
+	for range 50 {
+		get(t, te.url+"/ping").status(t, 200).header(t, "RateLimit", "")
+	}
+}
+
+func TestClientAddr(t *testing.T) {
+	l := newLimiter(1, 1, []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("::1/128")})
+	for _, c := range []struct {
+		remote string
+		xff    []string
+		want   string
+	}{
+		{"192.0.2.1", []string{"203.0.113.1"}, "192.0.2.1"}, // untrusted peer
+		{"10.1.2.3", nil, "10.1.2.3"},
+		{"10.1.2.3", []string{"203.0.113.1"}, "203.0.113.1"},
+		{"10.1.2.3", []string{"1.1.1.1, 203.0.113.1, 10.9.9.9"}, "203.0.113.1"},
+		{"10.1.2.3", []string{"1.1.1.1", "203.0.113.1"}, "203.0.113.1"},
+		{"10.1.2.3", []string{"10.0.0.5, 10.0.0.6"}, "10.1.2.3"},
+		{"10.1.2.3", []string{"garbage"}, "10.1.2.3"},
+		{"::1", []string{"2001:db8::1"}, "2001:db8::1"},
+		{"::ffff:10.1.2.3", []string{"203.0.113.5"}, "203.0.113.5"},
+	} {
+		var xff [][]byte
+		for _, x := range c.xff {
+			xff = append(xff, []byte(x))
+		}
+		if got := l.clientAddr(net.ParseIP(c.remote), xff); got.String() != c.want {
+			t.Errorf("%s %v: %s, want %s", c.remote, c.xff, got, c.want)
+		}
+	}
+	if got := clientKey(netip.MustParseAddr("2001:db8:1:2:3:4:5:6")); got.String() != "2001:db8:1:2::" {
+		t.Errorf("IPv6 key %s", got)
+	}
+	if got := clientKey(netip.MustParseAddr("::ffff:192.0.2.1")); got.String() != "192.0.2.1" {
+		t.Errorf("mapped key %s", got)
+	}
+}
+
+func TestMaxConnsPerIP(t *testing.T) {
+	st := newStore(t)
+	publish(t, st, makeSnapshot(5, "a", t0))
+	te := startEdge(t, st, Config{MaxConnsPerIP: 1}, true)
+	addr := strings.TrimPrefix(te.url, "http://")
+	rawGet := func(c net.Conn) int {
+		t.Helper()
+		fmt.Fprintf(c, "GET /ping HTTP/1.1\r\nHost: edge\r\n\r\n")
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	c1, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c1.Close()
+	if s := rawGet(c1); s != 200 {
+		t.Fatalf("first connection: %d", s)
+	}
+	c2, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c2.Close()
+	if s := rawGet(c2); s != 429 {
+		t.Errorf("second connection from the same address: %d, want 429", s)
+	}
+}
+
+func TestMetricsAndPprofOnlyOnMetricsAddr(t *testing.T) {
+	st := newStore(t)
+	m := publish(t, st, makeSnapshot(5, "a", t0))
+	te := startEdge(t, st, Config{}, true)
+	get(t, te.url+"/repos", "Accept-Encoding", "gzip").status(t, 200)
+	get(t, te.url+"/repos?language=go").status(t, 200)
+	get(t, te.url+"/repos?language=go").status(t, 200)
+	get(t, te.url+"/nowhere").status(t, 404)
+
+	r := get(t, te.metricsURL+"/metrics").status(t, 200)
+	for _, want := range []string{
+		`edge_requests_total{encoding="gzip",route="repos",status="200"} 1`,
+		`edge_requests_total{encoding="identity",route="unknown",status="404"} 1`,
+		`edge_request_duration_seconds_bucket{route="repos",le=`,
+		`edge_cache_requests_total{result="hit",route="repos"} 2`,
+		`edge_cache_requests_total{result="miss",route="repos"} 1`,
+		`edge_snapshot_info{version="` + m.Version + `"} 1`,
+		`edge_snapshot_age_seconds `,
+		`edge_snapshot_generated_timestamp_seconds `,
+		`edge_snapshot_load_failures_total{reason="corrupt"} 0`,
+		`edge_snapshot_loads_total 1`,
+		`edge_cache_bytes `,
+	} {
+		if !strings.Contains(string(r.body), want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	get(t, te.metricsURL+"/debug/pprof/").status(t, 200)
+	get(t, te.metricsURL+"/debug/pprof/cmdline").status(t, 200)
+	for _, path := range []string{"/metrics", "/debug/pprof/", "/debug/pprof/cmdline"} {
+		problemOf(t, get(t, te.url+path), 404)
+	}
+}
+
+// The OpenAPI document describes every route served and every filter.
+func TestOpenAPIDocument(t *testing.T) {
+	var doc struct {
+		OpenAPI    string                                `json:"openapi"`
+		Paths      map[string]map[string]json.RawMessage `json:"paths"`
+		Components struct {
+			Parameters map[string]struct {
+				Name string `json:"name"`
+				In   string `json:"in"`
+			} `json:"parameters"`
+		} `json:"components"`
+	}
+	if err := json.Unmarshal(openapiJSON, &doc); err != nil {
+		t.Fatal(err)
+	}
+	if doc.OpenAPI != "3.1.0" {
+		t.Errorf("openapi %q", doc.OpenAPI)
+	}
+	for _, p := range routePatterns {
+		if _, ok := doc.Paths[p]["get"]; !ok {
+			t.Errorf("%s is served but not documented", p)
+		}
+	}
+	for p := range doc.Paths {
+		if !containsString(routePatterns, p) {
+			t.Errorf("%s is documented but not served", p)
+		}
+	}
+	// Every $ref resolves.
+	for _, ref := range regexp.MustCompile(`"\$ref": "#/components/(\w+)/([\w-]+)"`).FindAllStringSubmatch(string(openapiJSON), -1) {
+		var c map[string]map[string]json.RawMessage
+		json.Unmarshal(openapiJSON, &struct {
+			C *map[string]map[string]json.RawMessage `json:"components"`
+		}{&c})
+		if _, ok := c[ref[1]][ref[2]]; !ok {
+			t.Errorf("dangling $ref %s", ref[0])
+		}
+	}
+	params := func(path string) map[string]bool {
+		var op struct {
+			Parameters []struct {
+				Ref  string `json:"$ref"`
+				Name string `json:"name"`
+			} `json:"parameters"`
+		}
+		if err := json.Unmarshal(doc.Paths[path]["get"], &op); err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]bool{}
+		for _, p := range op.Parameters {
+			name := p.Name
+			if p.Ref != "" {
+				c := doc.Components.Parameters[strings.TrimPrefix(p.Ref, "#/components/parameters/")]
+				if c.In != "query" {
+					continue
+				}
+				name = c.Name
+			}
+			out[name] = true
+		}
+		return out
+	}
+	repos, stats := params("/repos"), params("/stats")
+	for _, p := range filters.Parameters() {
+		if !repos[p.Name] {
+			t.Errorf("/repos does not document %s", p.Name)
+		}
+		if stats[p.Name] == p.ReposOnly {
+			t.Errorf("/stats documents %s: %v, want %v", p.Name, stats[p.Name], !p.ReposOnly)
+		}
+	}
+	for _, m := range []map[string]bool{repos, stats} {
+		if !m["snapshot"] {
+			t.Error("snapshot parameter not documented")
+		}
+	}
+}
+
+func containsString(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// Every documented route answers (not 404), and /openapi.json serves the
+// embedded document.
+func TestEveryRouteIsServed(t *testing.T) {
+	st := newStore(t)
+	m := publish(t, st, makeSnapshot(5, "a", t0))
+	te := startEdge(t, st, Config{}, true)
+	for _, p := range routePatterns {
+		path := strings.ReplaceAll(p, "{version}", m.Version)
+		get(t, te.url+path).status(t, 200)
+	}
+	r := get(t, te.url+"/openapi.json").status(t, 200).header(t, "Cache-Control", string(valOpenAPICache))
+	if string(r.body) != string(openapiJSON) {
+		t.Error("/openapi.json is not the embedded document")
+	}
+}
+
+func TestNegotiate(t *testing.T) {
+	for _, c := range []struct {
+		values []string
+		want   encoding
+	}{
+		{nil, encIdentity},
+		{[]string{""}, encIdentity},
+		{[]string{"gzip"}, encGzip},
+		{[]string{"zstd, gzip"}, encZstd},
+		{[]string{"gzip", "zstd"}, encZstd},
+		{[]string{"gzip;q=0.9, zstd;q=0.8"}, encGzip},
+		{[]string{"gzip;q=0.8, zstd;q=0.8"}, encZstd},
+		{[]string{"zstd;q=0"}, encIdentity},
+		{[]string{"*;q=0"}, encIdentity},
+		{[]string{"*;q=0, gzip;q=0.1"}, encGzip},
+		{[]string{"identity;q=0, gzip;q=0"}, encIdentity},
+		{[]string{"gzip ; q=0.500"}, encGzip},
+		{[]string{"gzip;q=0.0001"}, encIdentity},
+		{[]string{"gzip;q=1.001"}, encIdentity},
+		{[]string{"gzip;q=2"}, encIdentity},
+		{[]string{"gzip;level=9;q=1"}, encGzip},
+		{[]string{"ZSTD"}, encZstd},
+		{[]string{"identity;q=0.5, gzip;q=0.4"}, encIdentity},
+		{[]string{",,gzip,,"}, encGzip},
+	} {
+		var vs [][]byte
+		for _, v := range c.values {
+			vs = append(vs, []byte(v))
+		}
+		if got := negotiate(vs); got != c.want {
+			t.Errorf("%q: %s, want %s", c.values, encodingNames[got], encodingNames[c.want])
+		}
+	}
+}
+
+func TestETagMatches(t *testing.T) {
+	etag := []byte(`"v-abc-gz"`)
+	for _, c := range []struct {
+		inm  string
+		want bool
+	}{
+		{`"v-abc-gz"`, true},
+		{`W/"v-abc-gz"`, true},
+		{`*`, true},
+		{`"x", "v-abc-gz"`, true},
+		{`"x",W/"v-abc-gz"`, true},
+		{`"v-abc-id"`, false},
+		{`v-abc-gz`, false},
+		{`"v-abc-gz`, false},
+		{`""`, false},
+		{`garbage, "v-abc-gz"`, true},
+		{``, false},
+	} {
+		if got := etagMatches([][]byte{[]byte(c.inm)}, etag); got != c.want {
+			t.Errorf("%s: %v", c.inm, got)
+		}
+	}
+}
+
+func TestValidVersionAgreesWithSnapshots(t *testing.T) {
+	for _, v := range []string{
+		"20261127T160000Z-0123456789ab", "20261127T160000Z-0123456789AB", "20261127T160000Z-0123456789a",
+		"20261127T160000Z-0123456789abc", "2026112xT160000Z-0123456789ab", "20261127t160000Z-0123456789ab",
+		"20261127T160000Z_0123456789ab", "", "../../latest.json", "20261127T160000Z-0123456789ag",
+	} {
+		if got, want := validVersion([]byte(v)), snapshots.ValidVersion(v); got != want {
+			t.Errorf("%q: %v, snapshots says %v", v, got, want)
+		}
+	}
+}
+
+func TestMatchRoute(t *testing.T) {
+	v := "20261127T160000Z-0123456789ab"
+	for _, c := range []struct {
+		path string
+		want route
+	}{
+		{"/repos", routeRepos}, {"/stats", routeStats}, {"/ping", routePing}, {"/snapshots/latest", routeLatest},
+		{"/snapshots/" + v + "/repos.json", routeDownload}, {"/snapshots/" + v + "/repos.json.zst", routeDownload},
+		{"/snapshots/" + v + "/repos.json.br", routeUnknown}, {"/snapshots/" + v + "/", routeUnknown},
+		{"/snapshots/" + v, routeUnknown}, {"/snapshots/" + v + "/x/repos.json", routeUnknown}, {"/", routeUnknown},
+	} {
+		if got, _ := matchRoute([]byte(c.path)); got != c.want {
+			t.Errorf("%s: %s, want %s", c.path, routeNames[got], routeNames[c.want])
+		}
+	}
+}
+
+func TestCacheEviction(t *testing.T) {
+	c := newCache[representation](1, 10*entryOverhead)
+	rep := &representation{body: make([]byte, entryOverhead)}
+	for i := range 20 {
+		c.put(0, strconv.Itoa(i), rep, len(rep.body))
+		if i == 2 {
+			c.get(0, []byte("0")) // used: survives one pass
+		}
+	}
+	used, n := c.size()
+	if used > 10*entryOverhead || n == 0 {
+		t.Fatalf("%d bytes in %d entries", used, n)
+	}
+	if c.getString(0, "19") == nil {
+		t.Error("the newest entry was evicted")
+	}
+	if c.getString(0, "1") != nil {
+		t.Error("an unused old entry survived")
+	}
+	// Too big to cache at all.
+	c.put(0, "big", &representation{body: make([]byte, 20*entryOverhead)}, 20*entryOverhead)
+	if c.getString(0, "big") != nil {
+		t.Error("an entry over the limit was cached")
+	}
+	c.setLimit(0)
+	if used, n := c.size(); used != 0 || n != 0 {
+		t.Errorf("after setLimit(0): %d bytes in %d entries", used, n)
+	}
+}
+
+// While shutting down, /readyz says so, so that load balancers drain
+// the node; everything else is still answered.
+func TestNotReadyWhileStopping(t *testing.T) {
+	s, _ := loadedServer(t, 5)
+	s.stopping.Store(true)
+	for path, want := range map[string]int{"/readyz": 503, "/healthz": 200, "/repos": 200} {
+		var ctx fasthttp.RequestCtx
+		ctx.Request.SetRequestURI(path)
+		s.Handler()(&ctx)
+		if ctx.Response.StatusCode() != want {
+			t.Errorf("%s: %d, want %d", path, ctx.Response.StatusCode(), want)
+		}
+	}
+}
+
+// A panic while answering is a 500, not a dead node.
+func TestPanicIsA500(t *testing.T) {
+	s, err := New(Config{Logger: quietLogger()}, newStore(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.current.Store(&edition{}) // no index: answering panics
+	var ctx fasthttp.RequestCtx
+	ctx.Request.SetRequestURI("/repos?language=go")
+	s.Handler()(&ctx)
+	if ctx.Response.StatusCode() != 500 || string(ctx.Response.Header.ContentType()) != "application/problem+json" {
+		t.Errorf("status %d, %s", ctx.Response.StatusCode(), ctx.Response.Body())
+	}
+}

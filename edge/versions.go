@@ -1,0 +1,249 @@
+package edge
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/valyala/fasthttp"
+	"golang.org/x/sync/singleflight"
+
+	"github.com/freshrepos/freshrepos/snapshots"
+)
+
+// errNoVersion is a version the store does not have (404).
+var errNoVersion = errors.New("edge: no such snapshot version")
+
+// versions keeps the editions of versions other than the current one,
+// most recently used first, for ?snapshot=.
+type versions struct {
+	mu     sync.Mutex
+	list   []*edition
+	max    int
+	flight singleflight.Group
+}
+
+// get returns the edition of version, if kept, and marks it used.
+func (v *versions) get(version []byte) *edition {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	for i, e := range v.list {
+		if e.version == string(version) {
+			copy(v.list[1:i+1], v.list[:i])
+			v.list[0] = e
+			return e
+		}
+	}
+	return nil
+}
+
+// add keeps e, forgetting the least recently used edition beyond max.
+func (v *versions) add(e *edition) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	for i, x := range v.list {
+		if x.version == e.version {
+			v.list = append(v.list[:i], v.list[i+1:]...)
+			break
+		}
+	}
+	v.list = append([]*edition{e}, v.list...)
+	if len(v.list) > v.max {
+		clear(v.list[v.max:])
+		v.list = v.list[:v.max]
+	}
+}
+
+// take removes and returns the edition of version, if kept: it is about
+// to become the current one.
+func (v *versions) take(version string) *edition {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	for i, e := range v.list {
+		if e.version == version {
+			v.list = append(v.list[:i], v.list[i+1:]...)
+			return e
+		}
+	}
+	return nil
+}
+
+func (v *versions) len() int {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return len(v.list)
+}
+
+// failures remembers for a moment the versions that could not be had
+// (not in the store, corrupt, or the store failing), so that asking for
+// made-up or broken versions over and over costs one store request per
+// ttl, not one per request. A missing version may be published any
+// moment, so ttl is at most a poll interval.
+type failures struct {
+	mu    sync.Mutex
+	until map[string]failure
+	ttl   time.Duration
+}
+
+type failure struct {
+	err   error
+	until time.Time
+}
+
+const maxFailures = 4096
+
+// get returns the error a recent attempt at key ended with, or nil.
+func (f *failures) get(key []byte, now time.Time) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if x, ok := f.until[string(key)]; ok && now.Before(x.until) {
+		return x.err
+	}
+	return nil
+}
+
+func (f *failures) add(key string, err error, now time.Time) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.until == nil || len(f.until) >= maxFailures {
+		f.until = map[string]failure{}
+	}
+	f.until[key] = failure{err, now.Add(f.ttl)}
+}
+
+// edition returns the edition of a valid version: the current one, a kept
+// one, or one loaded now, once however many requests ask for it.
+func (s *Server) edition(version []byte) (*edition, error) {
+	if e := s.current.Load(); e != nil && e.version == string(version) {
+		return e, nil
+	}
+	if e := s.versions.get(version); e != nil {
+		return e, nil
+	}
+	if err := s.failed.get(version, time.Now()); err != nil {
+		return nil, err
+	}
+	v := string(version)
+	r, err, _ := s.versions.flight.Do(v, func() (any, error) {
+		if e := s.versions.get([]byte(v)); e != nil {
+			return e, nil
+		}
+		e, err := s.loadEdition(v)
+		if err != nil {
+			s.failed.add(v, err, time.Now())
+			return nil, err
+		}
+		s.versions.add(e)
+		s.log.Info("edge: loaded snapshot on demand", "version", v)
+		return e, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return r.(*edition), nil
+}
+
+// loadEdition loads and builds version v from the store.
+func (s *Server) loadEdition(v string) (*edition, error) {
+	ctx, cancel := context.WithTimeout(s.loadCtx, s.cfg.LoadTimeout)
+	defer cancel()
+	m, err := s.manifest(ctx, v)
+	if err != nil {
+		return nil, err
+	}
+	snap, err := snapshots.Load(ctx, s.store, m)
+	if err != nil {
+		return nil, err
+	}
+	return buildEdition(m, snap, s.pinnedCacheBytes())
+}
+
+// manifest returns the manifest of a valid version, from memory when an
+// edition of it is loaded.
+func (s *Server) manifest(ctx context.Context, v string) (*snapshots.Manifest, error) {
+	if e := s.current.Load(); e != nil && e.version == v {
+		return e.manifest, nil
+	}
+	if e := s.versions.get([]byte(v)); e != nil {
+		return e.manifest, nil
+	}
+	m, err := snapshots.ReadManifest(ctx, s.store, v)
+	if errors.Is(err, snapshots.ErrNotFound) {
+		return nil, errNoVersion
+	}
+	return m, err
+}
+
+// file is a stored file of a version, verified against its manifest.
+type file struct {
+	rep          representation
+	generatedAt  time.Time
+	lastModified []byte
+}
+
+var fileNames = [numEncodings]string{"repos.json", "repos.json.gz", "repos.json.zst"}
+
+// file returns a version's repos.json in encoding enc, from the store
+// once and from memory afterwards. The key is built from the checked
+// version, never taken from the request, and the bytes must match the
+// manifest's size and SHA-256: a corrupt file is never served.
+func (s *Server) file(version []byte, enc encoding) (*file, error) {
+	if f := s.files.get(int(enc), version); f != nil {
+		return f, nil
+	}
+	key := fileNames[enc] + "/" + string(version)
+	if err := s.failed.get([]byte(key), time.Now()); err != nil {
+		return nil, err
+	}
+	v := string(version)
+	r, err, _ := s.fileFlight.Do(key, func() (any, error) {
+		if f := s.files.getString(int(enc), v); f != nil {
+			return f, nil
+		}
+		f, err := s.loadFile(v, enc)
+		if err != nil {
+			s.failed.add(key, err, time.Now())
+			return nil, err
+		}
+		s.files.put(int(enc), v, f, len(f.rep.body))
+		return f, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return r.(*file), nil
+}
+
+// loadFile reads and verifies one file of version v from the store.
+func (s *Server) loadFile(v string, enc encoding) (*file, error) {
+	ctx, cancel := context.WithTimeout(s.loadCtx, s.cfg.LoadTimeout)
+	defer cancel()
+	m, err := s.manifest(ctx, v)
+	if err != nil {
+		return nil, err
+	}
+	want, ok := m.File(encodingNames[enc])
+	if !ok {
+		return nil, errNoVersion
+	}
+	obj, err := s.store.Get(ctx, snapshots.VersionKey(v, fileNames[enc]), "")
+	if errors.Is(err, snapshots.ErrNotFound) {
+		return nil, errNoVersion // pruned since the manifest was read
+	} else if err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256(obj.Body)
+	if int64(len(obj.Body)) != want.Size || hex.EncodeToString(sum[:]) != want.SHA256 {
+		return nil, fmt.Errorf("%w: %s does not match its manifest", snapshots.ErrCorrupt, snapshots.VersionKey(v, fileNames[enc]))
+	}
+	gen := m.GeneratedAt.UTC()
+	return &file{
+		rep:          representation{body: obj.Body, etag: []byte(`"` + want.SHA256[:32] + `"`)},
+		generatedAt:  gen,
+		lastModified: fasthttp.AppendHTTPDate(nil, gen),
+	}, nil
+}
