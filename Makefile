@@ -2,14 +2,16 @@
 GO ?= go
 BIN := bin/freshrepos
 
-.PHONY: build test test-go vet fmt-check run demo bench fuzz clean
+.PHONY: build test test-go vet fmt-check run demo bench loadtest fuzz clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/freshrepos
 
-# Everything, on a fresh machine: a real MinIO (built once, cached), go vet,
-# gofmt, and every test under the race detector.
+# Everything, on a fresh machine: Debian's chromium for the web page's
+# browser test (installed once, as root), a real MinIO (built once, cached),
+# go vet, gofmt, and every test under the race detector.
 test:
+	./scripts/install-chromium.sh
 	./scripts/with-minio.sh $(MAKE) --no-print-directory fmt-check vet test-go
 
 test-go:
@@ -36,6 +38,14 @@ demo: build
 # Every Go benchmark with -benchmem, in a form benchstat reads.
 bench:
 	$(GO) test -run='^$$' -bench=. -benchmem -count=$${COUNT:-5} ./... | tee bench.txt
+
+# One edge against nginx sending the same bytes, on one pinned CPU each in
+# turn, driven by wrk from the other (installs nginx and wrk when missing,
+# as root); then the scale and publisher benchmarks. docs/PERFORMANCE.md
+# explains the figures; RUNS, DURATION, N, SCENARIOS, SCALE=0, PUBLISHER=0
+# are its knobs (see scripts/loadtest.sh).
+loadtest:
+	./scripts/loadtest.sh
 
 # Run the query parser's fuzz target (its corpus runs in every make test).
 fuzz:

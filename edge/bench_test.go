@@ -5,8 +5,6 @@ import (
 	"testing"
 
 	"github.com/valyala/fasthttp"
-
-	"github.com/freshrepos/freshrepos/snapshots"
 )
 
 // loadedServer is a Server that has polled st once, without listening:
@@ -19,7 +17,7 @@ func loadedServer(tb testing.TB, n int) (*Server, string) {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	if !s.poll(context.Background(), &snapshots.Follower{Store: st}) || s.current.Load() == nil {
+	if !s.poll(context.Background(), &follower{store: st}) || s.current.Load() == nil {
 		tb.Fatal("poll failed")
 	}
 	return s, m.Version

@@ -93,6 +93,20 @@ func (c *cache[T]) put(slot int, key string, val *T, size int) {
 	c.used += cost
 }
 
+// recharge adds delta to what the entry under key is charged, when there
+// is one: its value grew after it was cached.
+func (c *cache[T]) recharge(slot int, key string, delta int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.maps[slot][key]
+	if !ok {
+		return
+	}
+	e.cost += delta
+	c.used += delta
+	c.evict(c.limit)
+}
+
 // evict drops entries until at most target bytes are used. Each pass over
 // the queue clears the flags it passes, so it ends within two passes.
 func (c *cache[T]) evict(target int64) {

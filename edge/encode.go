@@ -18,6 +18,9 @@ import (
 type representation struct {
 	body []byte
 	etag []byte // quoted strong entity tag
+	// recipe, when set, writes the body on each request instead (a large
+	// /repos answer; see stitch.go).
+	recipe *recipe
 }
 
 // resource is an answer in every encoding.
@@ -34,7 +37,14 @@ const (
 
 var gzipLevels = [...]int{effortFast: 5, effortBest: gzip.BestCompression}
 
+// gzipWriters pool, per effort, a gzip writer with the buffer it writes
+// to.
 var gzipWriters [len(gzipLevels)]sync.Pool
+
+type pooledGzip struct {
+	zw  *gzip.Writer
+	out sliceWriter
+}
 
 var zstdEncoders = [...]func() (*zstd.Encoder, error){
 	effortFast: sync.OnceValues(func() (*zstd.Encoder, error) {
@@ -49,45 +59,69 @@ var zstdEncoders = [...]func() (*zstd.Encoder, error){
 // edge node running the same build sends the same bytes under the same
 // ETag.
 func compress(b []byte, enc encoding, e effort) []byte {
+	if enc == encIdentity {
+		return b
+	}
+	return compressTo(make([]byte, 0, len(b)/4+64), b, enc, e)
+}
+
+// compressTo appends the encoding of b to dst.
+func compressTo(dst, b []byte, enc encoding, e effort) []byte {
 	switch enc {
 	case encGzip:
-		var buf bytes.Buffer
-		buf.Grow(len(b)/4 + 64)
-		zw, _ := gzipWriters[e].Get().(*gzip.Writer)
-		if zw == nil {
+		pg, _ := gzipWriters[e].Get().(*pooledGzip)
+		if pg == nil {
+			pg = new(pooledGzip)
 			var err error
-			if zw, err = gzip.NewWriterLevel(&buf, gzipLevels[e]); err != nil {
+			if pg.zw, err = gzip.NewWriterLevel(&pg.out, gzipLevels[e]); err != nil {
 				panic(err) // the levels are constants
 			}
-		} else {
-			zw.Reset(&buf)
 		}
-		zw.Write(b) // writes to a bytes.Buffer cannot fail
-		zw.Close()
-		gzipWriters[e].Put(zw)
-		return buf.Bytes()
+		pg.out.b = dst
+		pg.zw.Reset(&pg.out)
+		pg.zw.Write(b) // writes to a sliceWriter cannot fail
+		pg.zw.Close()
+		dst, pg.out.b = pg.out.b, nil
+		gzipWriters[e].Put(pg)
+		return dst
 	case encZstd:
 		ze, err := zstdEncoders[e]()
 		if err != nil {
 			panic(err) // the options are constants
 		}
-		return ze.EncodeAll(b, make([]byte, 0, len(b)/4+64))
+		return ze.EncodeAll(b, dst)
 	}
-	return b
+	return append(dst, b...)
 }
 
 // etagFor is the strong ETag of an answer: the snapshot version, a digest
 // of what was asked (route and canonical query), and the encoding. Nothing
 // in it depends on the node or the time, so every edge node agrees.
 func etagFor(version, what string, enc encoding) []byte {
-	sum := sha256.Sum256([]byte(what))
-	b := make([]byte, 0, len(version)+32)
+	return etagTagged(version, what, encodingTags[enc])
+}
+
+// etagTagged is etagFor with the tag that ends it given.
+func etagTagged(version, what, tag string) []byte {
+	return appendETag(make([]byte, 0, len(version)+32), version, []byte(what), tag)
+}
+
+// appendQueryETag appends etagTagged(version, etagSubject(k, canonical),
+// tag), allocating nothing when canonical is under 200 bytes.
+func appendQueryETag(b []byte, version string, k kind, canonical, tag string) []byte {
+	var buf [256]byte
+	what := append(append(append(buf[:0], kindNames[k]...), '?'), canonical...)
+	return appendETag(b, version, what, tag)
+}
+
+func appendETag(b []byte, version string, what []byte, tag string) []byte {
+	sum := sha256.Sum256(what)
 	b = append(b, '"')
 	b = append(b, version...)
 	b = append(b, '-')
 	b = hex.AppendEncode(b, sum[:6])
 	b = append(b, '-')
-	b = append(b, encodingTags[enc]...)
+	b = append(b, tag...)
 	return append(b, '"')
 }
 

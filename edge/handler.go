@@ -151,6 +151,14 @@ func (s *Server) dispatch(ctx *fasthttp.RequestCtx, rt route, dl download, now t
 		h.SetCanonical(hdrCacheControl, valOpenAPICache)
 		send(ctx, rep, ctJSON, enc, nil, time.Time{})
 		return enc
+	case routeWeb:
+		f, enc := webFiles[string(ctx.Path())], s.negotiate(ctx)
+		h := &ctx.Response.Header
+		h.SetCanonical(hdrETag, f.res[enc].etag)
+		h.SetCanonical(hdrVary, valAcceptEncoding)
+		h.SetCanonical(hdrCacheControl, f.cacheControl)
+		send(ctx, f.res[enc], f.contentType, enc, nil, time.Time{})
+		return enc
 	}
 	return encIdentity
 }
@@ -196,6 +204,9 @@ func (s *Server) query(ctx *fasthttp.RequestCtx, k kind, now time.Time) encoding
 		if p != nil {
 			s.badQuery(ctx, p)
 			return encIdentity
+		}
+		if s.fresh(ctx, e, k, enc, q, pinned, now) {
+			return enc
 		}
 		var err error
 		if rep, err = e.answer(k, enc, raw, q); err != nil {
@@ -250,8 +261,16 @@ func (s *Server) loadError(ctx *fasthttp.RequestCtx, err error) {
 // let any cache keep it until the next publication (or for ever, for a
 // version asked for by name), or a 304.
 func (s *Server) sendEdition(ctx *fasthttp.RequestCtx, e *edition, rep *representation, enc encoding, pinned bool, now time.Time) {
+	rep = rep.resolve()
+	s.editionHeaders(ctx, e, rep.etag, pinned, now)
+	send(ctx, rep, ctJSON, enc, e.lastModified, e.generatedAt)
+}
+
+// editionHeaders sets the validators and caching headers of an answer
+// from edition e.
+func (s *Server) editionHeaders(ctx *fasthttp.RequestCtx, e *edition, etag []byte, pinned bool, now time.Time) {
 	h := &ctx.Response.Header
-	h.SetCanonical(hdrETag, rep.etag)
+	h.SetCanonical(hdrETag, etag)
 	h.SetCanonical(hdrLastModified, e.lastModified)
 	h.SetCanonical(hdrVary, valAcceptEncoding)
 	h.SetCanonical(hdrSnapshotVersion, e.versionHeader)
@@ -260,7 +279,6 @@ func (s *Server) sendEdition(ctx *fasthttp.RequestCtx, e *edition, rep *represen
 	} else {
 		h.SetCanonical(hdrCacheControl, s.freshCacheControl(e.generatedAt, now))
 	}
-	send(ctx, rep, ctJSON, enc, e.lastModified, e.generatedAt)
 }
 
 // download answers /snapshots/{version}/repos.json[.gz|.zst].
@@ -305,6 +323,10 @@ func send(ctx *fasthttp.RequestCtx, rep *representation, contentType []byte, enc
 	h.SetContentTypeBytes(contentType)
 	if enc != encIdentity {
 		h.SetContentEncodingBytes(encodingHeaderNames[enc])
+	}
+	if rep.recipe != nil {
+		rep.recipe.write(&ctx.Response)
+		return
 	}
 	// The body is shared and immutable: fasthttp writes it as it is, and
 	// skips it for HEAD while keeping its Content-Length.

@@ -347,7 +347,8 @@ func TestMatchRoute(t *testing.T) {
 		{"/repos", routeRepos}, {"/stats", routeStats}, {"/ping", routePing}, {"/snapshots/latest", routeLatest},
 		{"/snapshots/" + v + "/repos.json", routeDownload}, {"/snapshots/" + v + "/repos.json.zst", routeDownload},
 		{"/snapshots/" + v + "/repos.json.br", routeUnknown}, {"/snapshots/" + v + "/", routeUnknown},
-		{"/snapshots/" + v, routeUnknown}, {"/snapshots/" + v + "/x/repos.json", routeUnknown}, {"/", routeUnknown},
+		{"/snapshots/" + v, routeUnknown}, {"/snapshots/" + v + "/x/repos.json", routeUnknown}, {"/", routeWeb},
+		{"/assets/app.js", routeWeb}, {"/assets/", routeUnknown}, {"/index.html", routeUnknown},
 	} {
 		if got, _ := matchRoute([]byte(c.path)); got != c.want {
 			t.Errorf("%s: %s, want %s", c.path, routeNames[got], routeNames[c.want])

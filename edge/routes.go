@@ -1,6 +1,10 @@
 package edge
 
-import "bytes"
+import (
+	"bytes"
+
+	"github.com/freshrepos/freshrepos/edge/web"
+)
 
 // route is what a path asks for; it labels metrics.
 type route uint8
@@ -15,17 +19,18 @@ const (
 	routeLatest
 	routeDownload
 	routeOpenAPI
+	routeWeb // the page at / and its assets
 	numRoutes
 )
 
-var routeNames = [numRoutes]string{"unknown", "ping", "healthz", "readyz", "repos", "stats", "snapshots_latest", "snapshots_download", "openapi"}
+var routeNames = [numRoutes]string{"unknown", "ping", "healthz", "readyz", "repos", "stats", "snapshots_latest", "snapshots_download", "openapi", "web"}
 
 // routePatterns are the paths served, as the OpenAPI document spells
 // them; a test checks that the document describes each.
 var routePatterns = []string{
 	"/ping", "/healthz", "/readyz", "/repos", "/stats", "/snapshots/latest",
 	"/snapshots/{version}/repos.json", "/snapshots/{version}/repos.json.gz", "/snapshots/{version}/repos.json.zst",
-	"/openapi.json",
+	"/openapi.json", "/", "/assets/app.css", "/assets/app.js",
 }
 
 // download is a file of a version: /snapshots/{version}/{name}.
@@ -59,6 +64,9 @@ func matchRoute(path []byte) (route, download) {
 	case "/openapi.json":
 		return routeOpenAPI, download{}
 	}
+	if webFiles[string(path)] != nil {
+		return routeWeb, download{}
+	}
 	if !bytes.HasPrefix(path, []byte(snapshotsPrefix)) {
 		return routeUnknown, download{}
 	}
@@ -79,6 +87,21 @@ func matchRoute(path []byte) (route, download) {
 	}
 	return routeDownload, d
 }
+
+// webFile is a file of the page (package web) in every encoding.
+type webFile struct {
+	res                       resource
+	contentType, cacheControl []byte
+}
+
+// webFiles are the page's files by path, compressed once.
+var webFiles = func() map[string]*webFile {
+	m := make(map[string]*webFile)
+	for _, f := range web.Files() {
+		m[f.Path] = &webFile{newResource(f.Body, "web", f.Path+"\x00"+string(f.Body), effortBest), []byte(f.ContentType), []byte(f.CacheControl)}
+	}
+	return m
+}()
 
 // validVersion is snapshots.ValidVersion for bytes, checked by hand so
 // that it allocates nothing: 8 digits, T, 6 digits, Z, -, 12 lower-case

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"runtime"
 	"sync/atomic"
 	"time"
 
@@ -219,6 +220,21 @@ func (s *Server) httpServer() *fasthttp.Server {
 		NoDefaultServerHeader:        true,
 		NoDefaultContentType:         true,
 		CloseOnShutdown:              true,
+		ConnState:                    yieldWhenIdle,
+	}
+}
+
+// yieldWhenIdle lets the other connections' goroutines run between a
+// response, just written, and the read of the next request on its
+// connection. A keep-alive client sends that request only once it has
+// the response, so reading at once finds nothing (a read that fails with
+// EAGAIN, then a wait in the poller, then the read again); read after the
+// others have been served, it is usually there. Under load that saves a
+// system call per request, a third of them for a small answer; idle, it
+// costs a scheduler call.
+func yieldWhenIdle(_ net.Conn, state fasthttp.ConnState) {
+	if state == fasthttp.StateIdle {
+		runtime.Gosched()
 	}
 }
 
@@ -244,7 +260,7 @@ func (s *Server) metricsHandler() http.Handler {
 // follow polls latest.json until ctx ends: every PollInterval, at once on
 // Notify, and with exponential backoff while polls fail.
 func (s *Server) follow(ctx context.Context) {
-	f := &snapshots.Follower{Store: s.store}
+	f := &follower{store: s.store}
 	fails := 0
 	timer := time.NewTimer(0)
 	defer timer.Stop()
@@ -282,10 +298,10 @@ func (s *Server) pollDelay(fails int) time.Duration {
 
 // poll makes one poll and swaps in what it finds. It reports whether the
 // store answered sensibly: false calls for backing off.
-func (s *Server) poll(ctx context.Context, f *snapshots.Follower) bool {
+func (s *Server) poll(ctx context.Context, f *follower) bool {
 	pctx, cancel := context.WithTimeout(ctx, s.cfg.LoadTimeout)
 	defer cancel()
-	m, snap, err := f.Next(pctx)
+	m, snap, err := f.next(pctx)
 	if err != nil {
 		if ctx.Err() != nil {
 			return true // shutting down
@@ -320,7 +336,7 @@ func (s *Server) poll(ctx context.Context, f *snapshots.Follower) bool {
 
 // buildEdition is newEdition, with a panic turned into an error so that a
 // bad snapshot cannot take the node down.
-func buildEdition(m *snapshots.Manifest, snap *snapshots.Snapshot, cacheBytes int64) (e *edition, err error) {
+func buildEdition(m *snapshots.Manifest, snap *loaded, cacheBytes int64) (e *edition, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			e, err = nil, fmt.Errorf("edge: building snapshot %s panicked: %v", m.Version, r)

@@ -155,7 +155,7 @@ func (s *Server) loadEdition(v string) (*edition, error) {
 	if err != nil {
 		return nil, err
 	}
-	snap, err := snapshots.Load(ctx, s.store, m)
+	snap, err := loadSnapshot(ctx, s.store, m)
 	if err != nil {
 		return nil, err
 	}

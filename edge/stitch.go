@@ -1,0 +1,521 @@
+package edge
+
+import (
+	"encoding/binary"
+	"hash/crc32"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/klauspost/compress/flate"
+	"github.com/valyala/fasthttp"
+
+	"github.com/freshrepos/freshrepos/filters"
+)
+
+// Stitched gzip answers.
+//
+// A /repos answer is a concatenation of repository objects that an edition
+// holds ready, so its gzip encoding can be a concatenation too. Each
+// repository's object is deflated once, at load, on its own (no reference
+// to anything before it) and ended with a sync flush, which leaves it
+// byte-aligned. An answer is then one gzip member: the 10-byte header, the
+// envelope's head as a stored block, the fragments of the repositories it
+// lists with a stored "," between two, the rest of the envelope as the
+// final stored block, and the trailer: the CRC-32 of the identity bytes,
+// combined from each fragment's own CRC without reading those bytes again,
+// and their length. Any gzip decoder reads it as one ordinary stream.
+//
+// Stitching costs a few microseconds for a hundred repositories, against
+// hundreds for compressing the answer, but the answer is larger: nothing
+// is shared between repositories. So an answer stitched for a query that
+// is then asked again is compressed whole in the background and cached
+// (see edition.recompress).
+
+// stitchMinBytes is the identity length from which a /repos answer is
+// kept as a recipe and, in gzip, stitched. Below it, compressing the
+// answer whole costs little (about 100 µs) and the result is small enough
+// to cache as it is.
+const stitchMinBytes = 40 << 10
+
+// stitchedTags end the ETags of stitched gzip answers: their bytes are
+// not those of the same answer compressed whole (which ends in "gz"), and
+// depend on how many delta sets were used, which the digit says.
+var stitchedTags = func() (t []string) {
+	for i := range len(deltaOrders) + 1 {
+		t = append(t, "gzs"+strconv.Itoa(i))
+	}
+	return t
+}()
+
+// recipe is a large /repos answer kept as the repositories it lists.
+type recipe struct {
+	e         *edition
+	enc       encoding // identity or gzip
+	positions []int32
+	total     int
+	canon     string
+	orders    int // the delta sets stitching uses: its ETag says how many
+
+	// asked counts the requests answered with it; from the second on,
+	// a stitched answer is compressed whole in the background, and
+	// better holds the result, which is sent from then on.
+	asked     atomic.Int32
+	upgrading atomic.Bool
+	better    atomic.Pointer[representation]
+}
+
+// cost is what a recipe is charged in the cache besides its entry.
+func (r *recipe) cost() int { return 64 + 4*len(r.positions) }
+
+// resolve returns the representation to send for rep: rep itself, or
+// what replaced a stitched answer.
+func (rep *representation) resolve() *representation {
+	r := rep.recipe
+	if r == nil || r.enc != encGzip {
+		return rep
+	}
+	if b := r.better.Load(); b != nil {
+		return b
+	}
+	if r.asked.Add(1) >= 2 {
+		r.upgrade()
+	}
+	return rep
+}
+
+// upgradeSlots bounds the answers compressed in the background at once:
+// they compete with requests for the CPU.
+var upgradeSlots = make(chan struct{}, 1)
+
+// upgrade compresses the answer whole in the background, unless that is
+// under way or the slot is taken (a later request tries again).
+func (r *recipe) upgrade() {
+	if !r.upgrading.CompareAndSwap(false, true) {
+		return
+	}
+	select {
+	case upgradeSlots <- struct{}{}:
+	default:
+		r.upgrading.Store(false)
+		return
+	}
+	go func() {
+		defer func() { <-upgradeSlots }()
+		e := r.e
+		body := compress(e.appendRepos(nil, r.positions, r.total), encGzip, effortFast)
+		r.better.Store(&representation{body: body, etag: etagFor(e.version, etagSubject(kindRepos, r.canon), encGzip)})
+		e.cache.recharge(slot(kindRepos, encGzip), r.canon, int64(len(body)))
+	}()
+}
+
+// write sets the response body from the recipe.
+func (r *recipe) write(resp *fasthttp.Response) {
+	var sets []*deltaSet
+	if r.enc == encGzip {
+		sets = r.e.gz.Load().deltaSets()[:r.orders]
+	}
+	r.e.writeRepos(resp, r.enc, r.positions, r.total, sets)
+}
+
+// writeRepos sets the response body to the /repos answer listing
+// positions, of total matches, in enc (identity or gzip, stitched with
+// sets), in the response's own buffer, which fasthttp reuses from one
+// request to the next.
+func (e *edition) writeRepos(resp *fasthttp.Response, enc encoding, positions []int32, total int, sets []*deltaSet) {
+	b := resp.SwapBody(nil)[:0]
+	if enc == encGzip {
+		var tb [256]byte
+		tail := e.appendReposTail(tb[:0], len(positions), total)
+		g := e.gz.Load()
+		b = slices.Grow(b, g.stitchedSize(reposHead, positions, tail))
+		b = g.appendGzip(b, reposHead, positions, tail, sets)
+	} else {
+		b = e.appendRepos(slices.Grow(b, e.reposSize(positions)), positions, total)
+	}
+	resp.SwapBody(b)
+}
+
+// fragmentLevel is the flate level of the fragments: the levels above 1
+// save 2 to 3 % of their size for 25 % more load time.
+const fragmentLevel = 5
+
+// gzipFragments are the deflated repository objects of an edition.
+type gzipFragments struct {
+	data []byte
+	// off has one entry more than there are repositories: fragment i is
+	// data[off[i]:off[i+1]].
+	off []uint32
+	// crc is the CRC-32 of each identity fragment, size its length, and
+	// shift the operator that advances a CRC over that many bytes
+	// (x^(8·size) modulo the CRC polynomial), so that combining costs
+	// one carry-less multiplication.
+	crc, size, shift []uint32
+
+	deltas      atomic.Pointer[[]*deltaSet] // see startDeltas
+	deltasBegun atomic.Bool
+}
+
+// newGzipFragments deflates each fragment frag(i) for i < n, on as many
+// goroutines as there are Ps.
+func newGzipFragments(n int, frag func(i int) []byte) *gzipFragments {
+	g := &gzipFragments{
+		off:   make([]uint32, n+1),
+		crc:   make([]uint32, n),
+		size:  make([]uint32, n),
+		shift: make([]uint32, n),
+	}
+	const chunk = 512
+	chunks := make([][]byte, (n+chunk-1)/chunk)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(chunks)) {
+		wg.Go(func() {
+			var out sliceWriter
+			zw, _ := flate.NewWriter(&out, fragmentLevel) // the level is a constant
+			for {
+				c := int(next.Add(1) - 1)
+				if c >= len(chunks) {
+					return
+				}
+				out.b = nil
+				for i := c * chunk; i < min(n, (c+1)*chunk); i++ {
+					f := frag(i)
+					start := len(out.b)
+					zw.Reset(&out)
+					zw.Write(f) // writes to a sliceWriter cannot fail
+					zw.Flush()
+					g.off[i+1] = uint32(len(out.b) - start) // a length for now
+					g.crc[i] = crc32.ChecksumIEEE(f)
+					g.size[i] = uint32(len(f))
+					g.shift[i] = crc32Shift(uint64(len(f)))
+				}
+				chunks[c] = out.b
+			}
+		})
+	}
+	wg.Wait()
+	total := 0
+	for _, c := range chunks {
+		total += len(c)
+	}
+	g.data = make([]byte, 0, total)
+	for _, c := range chunks {
+		g.data = append(g.data, c...)
+	}
+	for i := range n {
+		g.off[i+1] += g.off[i]
+	}
+	return g
+}
+
+// bytes returns how much memory the fragments hold.
+func (g *gzipFragments) bytes() int {
+	return len(g.data) + 4*(len(g.off)+len(g.crc)+len(g.size)+len(g.shift))
+}
+
+type sliceWriter struct{ b []byte }
+
+func (w *sliceWriter) Write(p []byte) (int, error) {
+	w.b = append(w.b, p...)
+	return len(p), nil
+}
+
+// gzipHeader is a gzip member header without a name, time or extra
+// field, from an unknown OS, as compress/gzip writes it.
+var gzipHeader = [10]byte{0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff}
+
+// storedComma is a non-final stored deflate block holding ",".
+var storedComma = [...]byte{0x00, 0x01, 0x00, 0xfe, 0xff, ','}
+
+// appendGzip appends to dst the gzip encoding of head, then the
+// fragments at positions joined by commas, then tail. A fragment that
+// follows its predecessor in the order of one of sets is taken from that
+// set; so is the CRC of a long run of such fragments, from the set's
+// running CRCs.
+func (g *gzipFragments) appendGzip(dst, head []byte, positions []int32, tail []byte, sets []*deltaSet) []byte {
+	dst = append(dst, gzipHeader[:]...)
+	dst, crc := appendStored(dst, head, false, 0)
+	size := uint32(len(head))
+	hint := 0
+	for i := 0; i < len(positions); {
+		p := positions[i]
+		if i > 0 {
+			if d := findSet(sets, &hint, positions[i-1], p); d != nil {
+				// A run: positions[i:j] follow one another in d's order.
+				j := i + 1
+				for j < len(positions) && d.rank[positions[j]] == d.rank[positions[j-1]]+1 {
+					j++
+				}
+				for _, q := range positions[i:j] {
+					dst = append(dst, storedComma[:]...)
+					dst = append(dst, d.delta(q)...)
+				}
+				if j-i < minCRCRun {
+					for _, q := range positions[i:j] {
+						crc = multModP(g.shift[q], crc32Byte(crc, ',')) ^ g.crc[q]
+						size += 1 + g.size[q]
+					}
+				} else {
+					// The bytes of the run, with the comma before each
+					// fragment, are those between two running CRCs.
+					first, last := d.rank[p], d.rank[positions[j-1]]
+					n := d.cum[last] - d.cum[first-1]
+					shift := crc32Shift(uint64(n))
+					crc = multModP(shift, crc) ^ d.running[last] ^ multModP(shift, d.running[first-1])
+					size += n
+				}
+				i = j
+				continue
+			}
+			dst = append(dst, storedComma[:]...)
+			crc = crc32Byte(crc, ',')
+			size++
+		}
+		dst = append(dst, g.data[g.off[p]:g.off[p+1]]...)
+		crc = multModP(g.shift[p], crc) ^ g.crc[p]
+		size += g.size[p]
+		i++
+	}
+	dst, crc = appendStored(dst, tail, true, crc)
+	size += uint32(len(tail))
+	dst = binary.LittleEndian.AppendUint32(dst, crc)
+	return binary.LittleEndian.AppendUint32(dst, size) // ISIZE: the length modulo 2^32
+}
+
+// minCRCRun is the shortest run whose CRC is taken from running CRCs:
+// that costs about ten multiplications, against one per fragment.
+const minCRCRun = 12
+
+// Delta sets.
+//
+// A fragment deflated on its own cannot refer to the repository before
+// it, and so repeats every key and every common value: it takes about
+// half of its identity size, where a whole-body compression takes a
+// tenth. But most large answers list repositories in one of the orders
+// the index keeps (a sort key and a direction) with no gap: the newest
+// 100, the most starred 50. A delta set holds, for one such order, each
+// fragment deflated with the one before it in that order (and the comma
+// between them) as the preset dictionary: in a stitched stream that
+// dictionary is exactly what was decoded just before, so its references
+// hold, and such a run compresses about as well as a whole body (twice its
+// size, against five times for fragments on their own).
+
+// deltaOrders are the orders delta sets are made for, most used first.
+var deltaOrders = []string{
+	"sort=created&order=desc", "sort=stars&order=desc", "sort=pushed&order=desc", "sort=forks&order=desc",
+	"sort=size&order=desc", "sort=name&order=asc", "sort=created&order=asc", "sort=stars&order=asc",
+	"sort=pushed&order=asc", "sort=forks&order=asc", "sort=size&order=asc", "sort=name&order=desc",
+}
+
+// deltaBudget bounds the fragments deflated for delta sets per edition:
+// fewer orders get one when there are many repositories.
+const deltaBudget = 240_000
+
+// deltaSet is one order's deltas.
+type deltaSet struct {
+	rank []int32 // fragment i is the rank[i]-th of the order
+	// running[r] is the CRC-32 of the fragments of ranks 0 to r joined by
+	// commas, and cum[r] their length.
+	running, cum []uint32
+	// Fragment i's delta is data[at[i]:at[i]+n[i]].
+	data  []byte
+	at, n []uint32
+}
+
+// newDeltaSet deflates, for each fragment after the first of order, the
+// fragment (frag) with its predecessor and a comma as the dictionary.
+// Where that does not help, the fragment deflated on its own is kept.
+func newDeltaSet(g *gzipFragments, order []int32, frag func(i int32) []byte) *deltaSet {
+	n := len(order)
+	d := &deltaSet{rank: make([]int32, n), running: make([]uint32, n), cum: make([]uint32, n), at: make([]uint32, n), n: make([]uint32, n)}
+	var out sliceWriter
+	zw, _ := flate.NewWriter(&out, fragmentLevel) // the level is a constant
+	var dict []byte
+	for r, i := range order {
+		d.rank[i] = int32(r)
+		if r == 0 {
+			d.running[0], d.cum[0] = g.crc[i], g.size[i]
+			continue
+		}
+		d.running[r] = multModP(g.shift[i], crc32Byte(d.running[r-1], ',')) ^ g.crc[i]
+		d.cum[r] = d.cum[r-1] + 1 + g.size[i]
+		start := len(out.b)
+		dict = append(append(dict[:0], frag(order[r-1])...), ',')
+		zw.ResetDict(&out, dict)
+		zw.Write(frag(i)) // writes to a sliceWriter cannot fail
+		zw.Flush()
+		if alone := g.data[g.off[i]:g.off[i+1]]; len(out.b)-start >= len(alone) {
+			out.b = append(out.b[:start], alone...)
+		}
+		d.at[i], d.n[i] = uint32(start), uint32(len(out.b)-start)
+	}
+	d.data = slices.Clip(out.b)
+	return d
+}
+
+// findSet returns the first of sets in whose order p follows prev, trying
+// sets[*hint] first and leaving there the one found, or nil.
+func findSet(sets []*deltaSet, hint *int, prev, p int32) *deltaSet {
+	if len(sets) == 0 {
+		return nil
+	}
+	if h := *hint; h < len(sets) && sets[h].rank[p] == sets[h].rank[prev]+1 {
+		return sets[h]
+	}
+	for h, d := range sets {
+		if d.rank[p] == d.rank[prev]+1 {
+			*hint = h
+			return d
+		}
+	}
+	return nil
+}
+
+func (d *deltaSet) delta(p int32) []byte { return d.data[d.at[p] : d.at[p]+d.n[p]] }
+
+// deltaSets returns the delta sets made so far, in deltaOrders' order.
+func (g *gzipFragments) deltaSets() []*deltaSet {
+	if p := g.deltas.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// startDeltas makes the edition's delta sets in the background, one order
+// after the other, the first time an answer is stitched: an edition never
+// asked for one makes none.
+func (e *edition) startDeltas() {
+	g := e.gz.Load()
+	if g.deltasBegun.Load() || !g.deltasBegun.CompareAndSwap(false, true) {
+		return
+	}
+	n := len(e.fragOff) - 1
+	orders := min(len(deltaOrders), deltaBudget/max(n, 1))
+	if n < 2 || orders == 0 {
+		return
+	}
+	go func() {
+		var sets []*deltaSet
+		for _, raw := range deltaOrders[:orders] {
+			q, p := filters.Parse(func(yield func(k, v []byte) bool) {
+				for kv := range strings.SplitSeq(raw, "&") {
+					k, v, _ := strings.Cut(kv, "=")
+					if !yield([]byte(k), []byte(v)) {
+						return
+					}
+				}
+			})
+			if p != nil {
+				panic("edge: delta order " + raw + ": " + string(p.JSON()))
+			}
+			order, _ := e.index.Select(q, nil)
+			set := newDeltaSet(g, order, e.frag)
+			published := append(slices.Clip(sets), set) // a new slice: readers hold the old one
+			g.deltas.Store(&published)
+			sets = published
+		}
+	}()
+}
+
+// stitchedSize bounds the length of what appendGzip appends.
+func (g *gzipFragments) stitchedSize(head []byte, positions []int32, tail []byte) int {
+	n := len(gzipHeader) + len(head) + len(tail) + 8 + 2*5*(1+(len(head)+len(tail))/0xffff)
+	for _, p := range positions {
+		n += int(g.off[p+1]-g.off[p]) + len(storedComma)
+	}
+	return n
+}
+
+// appendStored appends p as stored deflate blocks, the last one final
+// when final is set, and returns crc updated with p. dst must end on a
+// byte boundary of the stream. (The CRC is of the bytes as copied into
+// dst: crc32.Update would make p escape to the heap.)
+func appendStored(dst, p []byte, final bool, crc uint32) ([]byte, uint32) {
+	for {
+		n := min(len(p), 0xffff)
+		var bfinal byte
+		if final && n == len(p) {
+			bfinal = 1
+		}
+		dst = append(dst, bfinal, byte(n), byte(n>>8), ^byte(n), ^byte(n>>8))
+		dst = append(dst, p[:n]...)
+		crc = crc32.Update(crc, crc32.IEEETable, dst[len(dst)-n:])
+		if p = p[n:]; len(p) == 0 {
+			return dst, crc
+		}
+	}
+}
+
+// The CRC-32 arithmetic below is zlib's crc32_combine: a CRC is a
+// polynomial over GF(2), bit-reflected, and the CRC of a concatenation
+// A‖B is crc(A)·x^(8·len(B)) + crc(B) modulo the CRC polynomial.
+
+const crcPoly = 0xedb88320 // IEEE, reflected
+
+// multModP returns a·b modulo the CRC polynomial, in the reflected
+// representation where 1<<31 is x^0. It takes four bits of a at a time,
+// without branches: the chain that limits it is b's, multiplied by x^4
+// with a table at each step.
+func multModP(a, b uint32) uint32 {
+	var p uint32
+	for range 8 {
+		b1 := b>>1 ^ crcPoly&-(b&1)
+		b2 := b1>>1 ^ crcPoly&-(b1&1)
+		b3 := b2>>1 ^ crcPoly&-(b2&1)
+		p ^= b&uint32(int32(a)>>31) ^ b1&uint32(int32(a<<1)>>31) ^ b2&uint32(int32(a<<2)>>31) ^ b3&uint32(int32(a<<3)>>31)
+		a <<= 4
+		b = b>>4 ^ timesX4[b&15]
+	}
+	return p
+}
+
+// timesX4[i] is the polynomial of the low four bits i (x^28 to x^31)
+// times x^4, reduced: what they become when b is multiplied by x^4.
+var timesX4 = func() (t [16]uint32) {
+	for i := range t {
+		b := uint32(i)
+		for range 4 {
+			b = b>>1 ^ crcPoly&-(b&1)
+		}
+		t[i] = b
+	}
+	return t
+}()
+
+// x2n[k] is x^(2^k) modulo the CRC polynomial.
+var x2n = func() (t [32]uint32) {
+	p := uint32(1) << 30 // x^1
+	for k := range t {
+		t[k] = p
+		p = multModP(p, p)
+	}
+	return t
+}()
+
+// crc32Shift returns x^(8·n) modulo the CRC polynomial: what multiplying
+// a CRC by advances it over n bytes.
+func crc32Shift(n uint64) uint32 {
+	p := uint32(1) << 31 // x^0
+	for k := 3; n != 0; n, k = n>>1, k+1 {
+		if n&1 != 0 {
+			p = multModP(x2n[k&31], p)
+		}
+	}
+	return p
+}
+
+// crc32Combine returns the CRC-32 of A‖B from crcA, crcB and len(B).
+func crc32Combine(crcA, crcB uint32, lenB uint64) uint32 {
+	return multModP(crc32Shift(lenB), crcA) ^ crcB
+}
+
+// crc32Byte is crc32.Update(crc, crc32.IEEETable, []byte{c}).
+func crc32Byte(crc uint32, c byte) uint32 {
+	crc = ^crc
+	crc = crc32.IEEETable[byte(crc)^c] ^ crc>>8
+	return ^crc
+}

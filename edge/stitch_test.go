@@ -1,0 +1,453 @@
+package edge
+
+import (
+	"bytes"
+	"compress/gzip"
+	"hash/crc32"
+	"io"
+	"iter"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"os/exec"
+	"regexp"
+	"slices"
+	"strconv"
+	"testing"
+
+	kgzip "github.com/klauspost/compress/gzip"
+	"github.com/valyala/fasthttp"
+
+	"github.com/freshrepos/freshrepos/filters"
+)
+
+func TestCRC32Combine(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	for range 200 {
+		b := make([]byte, r.IntN(5000))
+		for i := range b {
+			b[i] = byte(r.Uint32())
+		}
+		cut := 0
+		if len(b) > 0 {
+			cut = r.IntN(len(b) + 1)
+		}
+		a, c := b[:cut], b[cut:]
+		if got, want := crc32Combine(crc32.ChecksumIEEE(a), crc32.ChecksumIEEE(c), uint64(len(c))), crc32.ChecksumIEEE(b); got != want {
+			t.Fatalf("combine of %d+%d bytes: %08x, want %08x", len(a), len(c), got, want)
+		}
+		if got, want := multModP(crc32Shift(uint64(len(c))), crc32.ChecksumIEEE(a))^crc32.ChecksumIEEE(c), crc32.ChecksumIEEE(b); got != want {
+			t.Fatalf("shift: %08x, want %08x", got, want)
+		}
+	}
+	if got, want := crc32Byte(crc32.ChecksumIEEE([]byte("ab")), 'c'), crc32.ChecksumIEEE([]byte("abc")); got != want {
+		t.Fatalf("crc32Byte: %08x, want %08x", got, want)
+	}
+}
+
+// testFragments are repository objects of a synthetic snapshot, with a
+// few odd ones: empty, a byte, and one longer than a stored block.
+func testFragments(t testing.TB, n int) [][]byte {
+	t.Helper()
+	snap := synthSnapshot(n, 3, t0)
+	out := make([][]byte, 0, n+3)
+	for i := range snap.Repositories {
+		b, err := marshal(&snap.Repositories[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, b)
+	}
+	big := bytes.Repeat([]byte(`{"x":"0123456789abcdef"}`), 4000)
+	return append(out, nil, []byte("7"), big)
+}
+
+// identityOf is what a stitched answer must decode to.
+func identityOf(head []byte, frags [][]byte, positions []int32, tail []byte) []byte {
+	b := append([]byte(nil), head...)
+	for i, p := range positions {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, frags[p]...)
+	}
+	return append(b, tail...)
+}
+
+func gunzipStd(t testing.TB, b []byte) []byte {
+	t.Helper()
+	zr, err := gzip.NewReader(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	zr.Multistream(false)
+	out, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatalf("compress/gzip: %v", err)
+	}
+	if rest, _ := io.ReadAll(zr); len(rest) != 0 {
+		t.Fatal("data after the gzip member")
+	}
+	return out
+}
+
+func gunzipKlauspost(t testing.TB, b []byte) []byte {
+	t.Helper()
+	zr, err := kgzip.NewReader(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatalf("klauspost gzip: %v", err)
+	}
+	return out
+}
+
+// gunzipCommand decodes with the gzip program, which checks the CRC and
+// the length; ok is false when there is no gzip program.
+func gunzipCommand(t testing.TB, b []byte) (out []byte, ok bool) {
+	t.Helper()
+	return decodeCommand(t, "gzip", b)
+}
+
+// decodeCommand decodes with program -dc (gzip or zstd); ok is false when
+// there is no such program.
+func decodeCommand(t testing.TB, program string, b []byte) (out []byte, ok bool) {
+	t.Helper()
+	path, err := exec.LookPath(program)
+	if err != nil {
+		return nil, false
+	}
+	cmd := exec.Command(path, "-dc")
+	cmd.Stdin = bytes.NewReader(b)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err = cmd.Output()
+	if err != nil {
+		t.Fatalf("%s -dc: %v: %s", program, err, stderr.Bytes())
+	}
+	return out, true
+}
+
+func TestStitchedGzipDecodesToIdentity(t *testing.T) {
+	frags := testFragments(t, 200)
+	g := newGzipFragments(len(frags), func(i int) []byte { return frags[i] })
+	r := rand.New(rand.NewPCG(4, 5))
+	// Two orders with delta sets: the fragments' own, and a shuffle.
+	orders := [][]int32{make([]int32, len(frags)), nil}
+	for i := range orders[0] {
+		orders[0][i] = int32(i)
+	}
+	orders[1] = slices.Clone(orders[0])
+	r.Shuffle(len(orders[1]), func(i, j int) { orders[1][i], orders[1][j] = orders[1][j], orders[1][i] })
+	frag := func(i int32) []byte { return frags[i] }
+	sets := []*deltaSet{newDeltaSet(g, orders[0], frag), newDeltaSet(g, orders[1], frag)}
+	head, tail := []byte(`{"repositories":[`), []byte(`],"count":3,"total":9,"snapshot":{"version":"v"}}`)
+	bigTail := bytes.Repeat([]byte("t"), 70000) // two stored blocks
+	var withCommand int
+	for iter := range 60 {
+		var positions []int32
+		switch iter {
+		case 0: // none
+		case 1:
+			for i := range frags {
+				positions = append(positions, int32(i))
+			}
+		default:
+			// Runs of one order or the other, and random picks.
+			for range r.IntN(8) {
+				switch n := r.IntN(30); r.IntN(3) {
+				case 2:
+					for range n {
+						positions = append(positions, int32(r.IntN(len(frags))))
+					}
+				default:
+					o := orders[r.IntN(2)]
+					at := r.IntN(len(o))
+					positions = append(positions, o[at:min(len(o), at+n)]...)
+				}
+			}
+		}
+		useSets := sets[:iter%3]
+		tl := tail
+		if iter == 2 {
+			tl = bigTail
+		}
+		want := identityOf(head, frags, positions, tl)
+		got := g.appendGzip([]byte("prefix"), head, positions, tl, useSets)
+		if !bytes.HasPrefix(got, []byte("prefix")) {
+			t.Fatal("appendGzip did not append")
+		}
+		got = got[len("prefix"):]
+		if bound := g.stitchedSize(head, positions, tl); len(got) > bound {
+			t.Fatalf("%d bytes, stitchedSize said at most %d", len(got), bound)
+		}
+		if b := gunzipStd(t, got); !bytes.Equal(b, want) {
+			t.Fatalf("iteration %d: compress/gzip decodes %d bytes, want %d", iter, len(b), len(want))
+		}
+		if b := gunzipKlauspost(t, got); !bytes.Equal(b, want) {
+			t.Fatalf("iteration %d: klauspost decodes %d bytes, want %d", iter, len(b), len(want))
+		}
+		if iter < 10 {
+			if b, ok := gunzipCommand(t, got); ok {
+				withCommand++
+				if !bytes.Equal(b, want) {
+					t.Fatalf("iteration %d: gzip -dc gives %d bytes, want %d", iter, len(b), len(want))
+				}
+			}
+		}
+	}
+	if withCommand == 0 {
+		t.Log("no gzip program: checked with the Go decoders only")
+	}
+}
+
+// stitchBench is 75 fragments of a 1,000-repository synthetic snapshot.
+func stitchBench(b *testing.B) (*gzipFragments, [][]byte, []int32) {
+	frags := testFragments(b, 1000)[:1000]
+	g := newGzipFragments(len(frags), func(i int) []byte { return frags[i] })
+	positions := make([]int32, 75)
+	for i := range positions {
+		positions[i] = int32(i * 13 % 1000)
+	}
+	return g, frags, positions
+}
+
+// BenchmarkStitchGzip is the whole cost of a stitched body of 75
+// repositories, into a buffer that is reused.
+func BenchmarkStitchGzip(b *testing.B) {
+	g, _, positions := stitchBench(b)
+	head, tail := []byte(`{"repositories":[`), []byte(`],"count":75,"total":1000,"snapshot":{"version":"20261127T160000Z-0123456789ab","generated_at":"2026-11-27T16:00:00Z"}}`)
+	buf := g.appendGzip(nil, head, positions, tail, nil)
+	b.SetBytes(int64(len(buf)))
+	b.ReportAllocs()
+	for b.Loop() {
+		buf = g.appendGzip(buf[:0], head, positions, tail, nil)
+	}
+}
+
+// BenchmarkStitchGzipRun is 75 consecutive repositories of an order that
+// has a delta set (the default one, say).
+func BenchmarkStitchGzipRun(b *testing.B) {
+	g, frags, _ := stitchBench(b)
+	order := make([]int32, len(frags))
+	for i := range order {
+		order[i] = int32(i)
+	}
+	sets := []*deltaSet{newDeltaSet(g, order, func(i int32) []byte { return frags[i] })}
+	positions := order[100:175]
+	head, tail := []byte(`{"repositories":[`), []byte(`],"count":75,"total":1000,"snapshot":{"version":"20261127T160000Z-0123456789ab","generated_at":"2026-11-27T16:00:00Z"}}`)
+	buf := g.appendGzip(nil, head, positions, tail, sets)
+	alone := g.appendGzip(nil, head, positions, tail, nil)
+	b.ReportMetric(float64(len(buf)), "bytes")
+	b.ReportMetric(float64(len(alone)), "bytes-alone")
+	b.ReportAllocs()
+	for b.Loop() {
+		buf = g.appendGzip(buf[:0], head, positions, tail, sets)
+	}
+}
+
+// BenchmarkCRC32 compares the two ways of computing the trailer's CRC of
+// 75 fragments: combining their CRCs, or hashing their bytes.
+func BenchmarkCRC32(b *testing.B) {
+	g, frags, positions := stitchBench(b)
+	b.Run("combine", func(b *testing.B) {
+		var crc uint32
+		for b.Loop() {
+			for _, p := range positions {
+				crc = multModP(g.shift[p], crc) ^ g.crc[p]
+			}
+		}
+	})
+	b.Run("update", func(b *testing.B) {
+		var crc uint32
+		for b.Loop() {
+			for _, p := range positions {
+				crc = crc32.Update(crc, crc32.IEEETable, frags[p])
+			}
+		}
+	})
+}
+
+// BenchmarkCompressWhole is what stitching saves: compressing the same 75
+// repositories as one body at the level of cached answers.
+func BenchmarkCompressWhole(b *testing.B) {
+	_, frags, positions := stitchBench(b)
+	body := identityOf([]byte(`{"repositories":[`), frags, positions, []byte(`]}`))
+	b.SetBytes(int64(len(body)))
+	for b.Loop() {
+		compress(body, encGzip, effortFast)
+	}
+}
+
+// stitchQueries are /repos queries whose answers are large enough to be
+// stitched in a 400-repository snapshot, and some that are not.
+var stitchQueries = []string{
+	"limit=100", "limit=50&sort=stars", "limit=77&sort=name&order=desc", "offset=20&limit=90&sort=pushed&order=asc",
+	"fork=false&limit=80", "language=python,javascript,typescript,go", "sort=size", "limit=3", "language=zig",
+	"q=a&limit=60", "limit=0", "offset=1000",
+}
+
+func TestStitchedAnswersDecodeToIdentity(t *testing.T) {
+	st := newStore(t)
+	publish(t, st, synthSnapshot(400, 9, t0))
+	te := startEdge(t, st, Config{}, true)
+	e := te.current.Load()
+	allDeltas(t, e)
+	r := rand.New(rand.NewPCG(6, 7))
+	sorts := []string{"created", "pushed", "stars", "forks", "size", "name"}
+	queries := append([]string(nil), stitchQueries...)
+	for range 40 {
+		q := "limit=" + strconv.Itoa(r.IntN(160)) + "&sort=" + sorts[r.IntN(len(sorts))]
+		if r.IntN(2) == 0 {
+			q += "&order=asc"
+		}
+		if r.IntN(3) == 0 {
+			q += "&offset=" + strconv.Itoa(r.IntN(300))
+		}
+		if r.IntN(3) == 0 {
+			q += "&language=" + []string{"python", "go,rust", "javascript,typescript,html"}[r.IntN(3)]
+		}
+		if r.IntN(4) == 0 {
+			q += "&max_stars=" + strconv.Itoa(r.IntN(5))
+		}
+		queries = append(queries, q)
+	}
+	stitched, commanded := 0, 0
+	for _, q := range queries {
+		url := te.url + "/repos?" + q
+		parsed, p := filters.Parse(args(t, q))
+		if p != nil {
+			t.Fatalf("%s: %s", q, p.JSON())
+		}
+		want, err := e.renderRepos(parsed)
+		if err != nil {
+			t.Fatal(err)
+		}
+		id := get(t, url).status(t, 200).header(t, "Content-Encoding", "")
+		if !bytes.Equal(id.body, want) {
+			t.Fatalf("%s: identity answer is not the rendered one", q)
+		}
+		gz := get(t, url, "Accept-Encoding", "gzip").status(t, 200).header(t, "Content-Encoding", "gzip")
+		etag := gz.Header.Get("ETag")
+		if large := len(want) >= stitchMinBytes; large != stitchedETag.MatchString(etag) {
+			t.Fatalf("%s: %d bytes answered with ETag %s", q, len(want), etag)
+		}
+		if !bytes.Equal(gunzipStd(t, gz.body), want) || !bytes.Equal(gunzipKlauspost(t, gz.body), want) {
+			t.Fatalf("%s: gzip answer does not decode to the identity answer", q)
+		}
+		if commanded < 8 {
+			if b, ok := gunzipCommand(t, gz.body); ok {
+				commanded++
+				if !bytes.Equal(b, want) {
+					t.Fatalf("%s: gzip -dc does not give the identity answer", q)
+				}
+			}
+		}
+		zs := get(t, url, "Accept-Encoding", "zstd").status(t, 200).header(t, "Content-Encoding", "zstd")
+		if !bytes.Equal(unzstd(t, zs.body), want) {
+			t.Fatalf("%s: zstd answer does not decode to the identity answer", q)
+		}
+		if commanded < 8 {
+			if b, ok := decodeCommand(t, "zstd", zs.body); ok && !bytes.Equal(b, want) {
+				t.Fatalf("%s: zstd -dc does not give the identity answer", q)
+			}
+		}
+		if !stitchedETag.MatchString(etag) {
+			continue
+		}
+		stitched++
+		// The client that has it revalidates: 304, and it was asked for
+		// again, so it is compressed whole in the background.
+		get(t, url, "Accept-Encoding", "gzip", "If-None-Match", etag).status(t, 304)
+		var whole reply
+		waitFor(t, "the answer compressed whole", func() bool {
+			whole = get(t, url, "Accept-Encoding", "gzip").status(t, 200)
+			return whole.Header.Get("ETag") != etag
+		})
+		if tag := whole.Header.Get("ETag"); tag != stitchedETag.ReplaceAllString(etag, `-gz"`) {
+			t.Fatalf("%s: ETag %s after %s", q, tag, etag)
+		}
+		if !bytes.Equal(gunzipStd(t, whole.body), want) {
+			t.Fatalf("%s: the whole compression does not decode to the identity answer", q)
+		}
+		if len(whole.body) >= len(gz.body) {
+			t.Errorf("%s: compressed whole in %d bytes, stitched in %d", q, len(whole.body), len(gz.body))
+		}
+		// The stitched ETag is no longer current.
+		get(t, url, "Accept-Encoding", "gzip", "If-None-Match", etag).status(t, 200)
+	}
+	if stitched < 10 {
+		t.Errorf("only %d of %d answers were stitched", stitched, len(queries))
+	}
+}
+
+var stitchedETag = regexp.MustCompile(`-gzs[0-9]+"$`)
+
+// allDeltas makes e's delta sets and waits for them, so that stitched
+// answers do not change in the middle of a test.
+func allDeltas(t testing.TB, e *edition) {
+	t.Helper()
+	e.startDeltas()
+	want := min(len(deltaOrders), deltaBudget/(len(e.fragOff)-1))
+	waitFor(t, "the delta sets", func() bool { return len(e.gz.Load().deltaSets()) == want })
+}
+
+// args turns a query string into what filters.Parse reads.
+func args(t testing.TB, q string) iter.Seq2[[]byte, []byte] {
+	t.Helper()
+	v, err := url.ParseQuery(q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return func(yield func([]byte, []byte) bool) {
+		for k, vs := range v {
+			for _, x := range vs {
+				if !yield([]byte(k), []byte(x)) {
+					return
+				}
+			}
+		}
+	}
+}
+
+func TestStitchedHeadAndLength(t *testing.T) {
+	st := newStore(t)
+	publish(t, st, synthSnapshot(200, 2, t0))
+	te := startEdge(t, st, Config{}, true)
+	allDeltas(t, te.current.Load())
+	for _, ae := range []string{"gzip", ""} {
+		url := te.url + "/repos?limit=100&sort=forks"
+		head := do(t, http.MethodHead, url, "Accept-Encoding", ae).status(t, 200)
+		g := get(t, url, "Accept-Encoding", ae).status(t, 200)
+		if len(head.body) != 0 || head.Header.Get("Content-Length") != strconv.Itoa(len(g.body)) {
+			t.Errorf("%q: HEAD Content-Length %s, %d bytes; GET %d bytes", ae, head.Header.Get("Content-Length"), len(head.body), len(g.body))
+		}
+	}
+}
+
+// Writing a recipe, stitched or not, allocates nothing once the
+// response's buffer has grown.
+func TestRecipeWriteDoesNotAllocate(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector allocates")
+	}
+	s, _ := loadedServer(t, 500)
+	e := s.current.Load()
+	positions := make([]int32, 90)
+	for i := range positions {
+		positions[i] = int32(i * 5)
+	}
+	for _, enc := range []encoding{encIdentity, encGzip} {
+		r := &recipe{e: e, enc: enc, positions: positions, total: 500, orders: 1}
+		if enc == encGzip {
+			allDeltas(t, e)
+		}
+		var resp fasthttp.Response
+		r.write(&resp)
+		if allocs := testing.AllocsPerRun(100, func() { r.write(&resp) }); allocs != 0 {
+			t.Errorf("%s: %v allocations per write", encodingNames[enc], allocs)
+		}
+	}
+}
