@@ -31,11 +31,11 @@ func (s *Server) fresh(ctx *fasthttp.RequestCtx, e *edition, k kind, enc encodin
 	return s.freshRepos(ctx, e, enc, q, pinned, now)
 }
 
-// freshRepos answers a large /repos answer, in identity or gzip (stitched)
-// from the fragments, allocating nothing. A small one goes the usual way:
-// it is worth caching whole, compressed.
+// freshRepos answers a large /repos answer: in identity or gzip (stitched)
+// from the fragments, allocating nothing; in zstd compressed whole. A
+// small one goes the usual way: it is worth caching whole, compressed.
 func (s *Server) freshRepos(ctx *fasthttp.RequestCtx, e *edition, enc encoding, q *filters.Query, pinned bool, now time.Time) bool {
-	if q.Fields() != nil || enc == encZstd || enc == encGzip && e.gz.Load() == nil {
+	if q.Fields() != nil || enc == encGzip && e.gz.Load() == nil {
 		return false
 	}
 	canon := q.Canonical()
@@ -68,6 +68,15 @@ func (s *Server) freshRepos(ctx *fasthttp.RequestCtx, e *edition, enc encoding, 
 	h.SetContentTypeBytes(ctJSON)
 	if enc != encIdentity {
 		h.SetContentEncodingBytes(encodingHeaderNames[enc])
+	}
+	if enc == encZstd {
+		// Not stitched: compressed whole, but into the response, as the
+		// cached answer would be.
+		sb := scratchBuffers.Get().(*[]byte)
+		defer scratchBuffers.Put(sb)
+		*sb = e.appendRepos((*sb)[:0], positions, total)
+		ctx.Response.SwapBody(compressTo(ctx.Response.SwapBody(nil)[:0], *sb, encZstd, effortFast))
+		return true
 	}
 	e.writeRepos(&ctx.Response, enc, positions, total, sets)
 	return true

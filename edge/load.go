@@ -25,8 +25,9 @@ import (
 // repository again to get its JSON, though repos.json holds exactly those
 // bytes (one encoder writes both). For 100,000 repositories (88 MB) that
 // took 8 seconds. Here repos.json is split into its repository objects
-// without decoding, the objects are decoded on every P for the index, and
-// their bytes are kept as they are.
+// without decoding, the objects are decoded on every P for the index (by
+// decodeRepository, which reads the publisher's layout directly), and their
+// bytes are kept as they are.
 
 // follower is snapshots.Follower, loading with loadSnapshot: it remembers
 // what it has seen so that an unchanged latest.json costs one conditional
@@ -313,7 +314,7 @@ func readDocument(b []byte) (*loaded, error) {
 					return
 				}
 				for k := c; k < min(n, c+chunk); k++ {
-					if err := json.Unmarshal(l.body[l.off[k]:l.off[k+1]-1], &l.repos[k]); err != nil {
+					if err := decodeRepository(l.body[l.off[k]:l.off[k+1]-1], &l.repos[k]); err != nil {
 						errMu.Lock()
 						errAny = cmpErr(errAny, fmt.Errorf("repos.json: repository %d: %w", k, err))
 						errMu.Unlock()

@@ -10,7 +10,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
-	"runtime"
 	"sync/atomic"
 	"time"
 
@@ -220,21 +219,6 @@ func (s *Server) httpServer() *fasthttp.Server {
 		NoDefaultServerHeader:        true,
 		NoDefaultContentType:         true,
 		CloseOnShutdown:              true,
-		ConnState:                    yieldWhenIdle,
-	}
-}
-
-// yieldWhenIdle lets the other connections' goroutines run between a
-// response, just written, and the read of the next request on its
-// connection. A keep-alive client sends that request only once it has
-// the response, so reading at once finds nothing (a read that fails with
-// EAGAIN, then a wait in the poller, then the read again); read after the
-// others have been served, it is usually there. Under load that saves a
-// system call per request, a third of them for a small answer; idle, it
-// costs a scheduler call.
-func yieldWhenIdle(_ net.Conn, state fasthttp.ConnState) {
-	if state == fasthttp.StateIdle {
-		runtime.Gosched()
 	}
 }
 
