@@ -27,7 +27,7 @@ func TestDecodeRepositoryIsJSONUnmarshal(t *testing.T) {
 	fast := 0
 	for _, snap := range []*snapshots.Snapshot{synthSnapshot(300, 11, t0), makeSnapshot(40, "d", t0)} {
 		for i := range snap.Repositories {
-			b, err := marshal(&snap.Repositories[i])
+			b, err := snapshots.Marshal(&snap.Repositories[i])
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -42,7 +42,7 @@ func TestDecodeRepositoryIsJSONUnmarshal(t *testing.T) {
 	if fast < 300 {
 		t.Errorf("only %d of 340 repositories took the fast path", fast)
 	}
-	base, err := marshal(&synthSnapshot(1, 12, t0).Repositories[0])
+	base, err := snapshots.Marshal(&synthSnapshot(1, 12, t0).Repositories[0])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,7 +95,7 @@ func BenchmarkDecodeRepository(b *testing.B) {
 	size := 0
 	for i := range snap.Repositories {
 		var err error
-		if objs[i], err = marshal(&snap.Repositories[i]); err != nil {
+		if objs[i], err = snapshots.Marshal(&snap.Repositories[i]); err != nil {
 			b.Fatal(err)
 		}
 		size += len(objs[i])

@@ -90,7 +90,7 @@ func newEdition(m *snapshots.Manifest, l *loaded, cacheBytes int64) (*edition, e
 		cache:         newCache[representation](int(numKinds)*int(numEncodings), cacheBytes),
 		sightings:     newSightings(),
 	}
-	block, err := marshal(struct {
+	block, err := snapshots.Marshal(struct {
 		Version     string    `json:"version"`
 		GeneratedAt time.Time `json:"generated_at"`
 	}{e.version, e.generatedAt})
@@ -113,7 +113,7 @@ func newEdition(m *snapshots.Manifest, l *loaded, cacheBytes int64) (*edition, e
 	for enc := range numEncodings {
 		e.setStatic(kindStats, enc, compress(stats, enc, effortBest))
 	}
-	latest, err := marshal(m)
+	latest, err := snapshots.Marshal(m)
 	if err != nil {
 		return nil, err
 	}

@@ -1,10 +1,8 @@
 package edge
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"sync"
 
 	"github.com/klauspost/compress/gzip"
@@ -132,17 +130,4 @@ func newResource(identity []byte, version, what string, e effort) resource {
 		r[enc] = &representation{body: compress(identity, enc, e), etag: etagFor(version, what, enc)}
 	}
 	return r
-}
-
-// marshal is the one JSON encoder of answers: compact and without HTML
-// escaping, like the snapshots package's, so that a repository object here
-// has the bytes it has in repos.json.
-func marshal(v any) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, err
-	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }

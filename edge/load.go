@@ -3,8 +3,6 @@ package edge
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,9 +10,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/klauspost/compress/gzip"
-	"github.com/klauspost/compress/zstd"
 
 	"github.com/freshrepos/freshrepos/snapshots"
 )
@@ -76,37 +71,16 @@ type loaded struct {
 	off  []int
 }
 
-// loadSnapshot fetches the smallest encoding of repos.json the manifest
-// lists, checks its size and SHA-256 and those of the decoded document
-// against the manifest, and reads it strictly. Any mismatch is an error
+// loadSnapshot fetches repos.json verified by snapshots.Fetch and reads it
+// strictly. Any mismatch is an error
 // wrapping snapshots.ErrCorrupt.
 func loadSnapshot(ctx context.Context, st snapshots.Store, m *snapshots.Manifest) (*loaded, error) {
-	identity, ok := m.File(snapshots.EncodingIdentity)
-	if !ok {
-		return nil, fmt.Errorf("snapshot %s: manifest lists no repos.json", m.Version)
-	}
-	pick := identity
-	for _, f := range m.Files {
-		if f.Size < pick.Size && (f.Encoding == snapshots.EncodingGzip || f.Encoding == snapshots.EncodingZstd) {
-			pick = f
-		}
-	}
-	obj, err := st.Get(ctx, pick.Key, "")
+	body, err := snapshots.Fetch(ctx, st, m, 512) // room for the end of the /repos answer, built in place
 	if err != nil {
-		return nil, fmt.Errorf("snapshot %s: %w", m.Version, err)
+		return nil, err
 	}
 	corrupt := func(format string, args ...any) error {
 		return fmt.Errorf("%w: snapshot %s: %s", snapshots.ErrCorrupt, m.Version, fmt.Sprintf(format, args...))
-	}
-	if err := verify(obj.Body, pick); err != nil {
-		return nil, corrupt("%v", err)
-	}
-	body, err := decodeFile(obj.Body, pick.Encoding, identity.Size)
-	if err != nil {
-		return nil, corrupt("%s: %v", pick.Key, err)
-	}
-	if err := verify(body, identity); err != nil {
-		return nil, corrupt("decoded %v", err)
 	}
 	l, err := readDocument(body)
 	if err != nil {
@@ -116,83 +90,6 @@ func loadSnapshot(ctx context.Context, st snapshots.Store, m *snapshots.Manifest
 		return nil, corrupt("repos.json says version %s with %d repositories, manifest says %d", l.version, len(l.repos), m.Repositories)
 	}
 	return l, nil
-}
-
-func verify(b []byte, f snapshots.File) error {
-	if int64(len(b)) != f.Size {
-		return fmt.Errorf("%s: %d bytes, manifest says %d", f.Key, len(b), f.Size)
-	}
-	sum := sha256.Sum256(b)
-	if got := hex.EncodeToString(sum[:]); got != f.SHA256 {
-		return fmt.Errorf("%s: sha256 %s, manifest says %s", f.Key, got, f.SHA256)
-	}
-	return nil
-}
-
-var zstdDecoder = sync.OnceValues(func() (*zstd.Decoder, error) {
-	return zstd.NewReader(nil, zstd.WithDecoderConcurrency(0))
-})
-
-// decodeFile decodes b into a buffer of the size the manifest gives, and
-// fails rather than go beyond it.
-func decodeFile(b []byte, encoding string, want int64) ([]byte, error) {
-	switch encoding {
-	case snapshots.EncodingIdentity:
-		return b, nil
-	case snapshots.EncodingZstd:
-		d, err := zstdDecoder()
-		if err != nil {
-			return nil, err
-		}
-		var h zstd.Header
-		if err := h.Decode(b); err != nil {
-			return nil, err
-		}
-		if h.HasFCS && h.FrameContentSize != uint64(want) {
-			return nil, fmt.Errorf("frame says %d bytes, manifest says %d", h.FrameContentSize, want)
-		}
-		// Room for the end of the /repos answer, built in place.
-		out, err := d.DecodeAll(b, make([]byte, 0, want+512))
-		if err != nil {
-			return nil, err
-		}
-		if int64(len(out)) > want {
-			return nil, errors.New("decodes to more bytes than the manifest says")
-		}
-		return out, nil
-	case snapshots.EncodingGzip:
-		zr, err := gzip.NewReader(bytes.NewReader(b))
-		if err != nil {
-			return nil, err
-		}
-		defer zr.Close()
-		out := bytes.NewBuffer(make([]byte, 0, want+512))
-		if _, err := out.ReadFrom(&limitReader{zr, want + 1}); err != nil {
-			return nil, err
-		}
-		if int64(out.Len()) > want {
-			return nil, errors.New("decodes to more bytes than the manifest says")
-		}
-		return out.Bytes(), nil
-	}
-	return nil, fmt.Errorf("unknown encoding %q", encoding)
-}
-
-type limitReader struct {
-	r interface{ Read([]byte) (int, error) }
-	n int64
-}
-
-func (l *limitReader) Read(p []byte) (int, error) {
-	if l.n <= 0 {
-		return 0, errors.New("decodes to more bytes than the manifest says")
-	}
-	if int64(len(p)) > l.n {
-		p = p[:l.n]
-	}
-	n, err := l.r.Read(p)
-	l.n -= int64(n)
-	return n, err
 }
 
 // readDocument reads repos.json as snapshots does (unknown members

@@ -36,7 +36,7 @@ func TestLoadSnapshotAgreesWithSnapshotsLoad(t *testing.T) {
 			t.Fatalf("%s: repositories differ", m.Version)
 		}
 		for i := range got.repos {
-			obj, err := marshal(&want.Repositories[i])
+			obj, err := snapshots.Marshal(&want.Repositories[i])
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -93,28 +93,5 @@ func TestReadDocument(t *testing.T) {
 		if want := string(reposHead) + strings.Repeat(","+repo, c.n); string(l.body) != strings.Replace(want, ",", "", 1) && c.n > 0 || c.n == 0 && string(l.body) != string(reposHead) {
 			t.Errorf("%s: body %s", c.name, l.body)
 		}
-	}
-}
-
-// A repos.json that decodes to more than its manifest says is refused
-// before it is all in memory.
-func TestDecodeFileIsBounded(t *testing.T) {
-	body := bytes.Repeat([]byte("x"), 1000)
-	for _, enc := range []string{snapshots.EncodingGzip, snapshots.EncodingZstd} {
-		var compressed []byte
-		if enc == snapshots.EncodingGzip {
-			compressed = compress(body, encGzip, effortFast)
-		} else {
-			compressed = compress(body, encZstd, effortFast)
-		}
-		if out, err := decodeFile(compressed, enc, 1000); err != nil || !bytes.Equal(out, body) {
-			t.Errorf("%s: %v", enc, err)
-		}
-		if _, err := decodeFile(compressed, enc, 999); err == nil {
-			t.Errorf("%s: decoded 1000 bytes where 999 were expected", enc)
-		}
-	}
-	if _, err := decodeFile([]byte("x"), "brotli", 1); err == nil {
-		t.Error("an unknown encoding was decoded")
 	}
 }

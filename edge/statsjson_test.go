@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/freshrepos/freshrepos/filters"
+
+	"github.com/freshrepos/freshrepos/snapshots"
 )
 
 // appendStats writes what encoding/json writes, for the statistics of
@@ -28,7 +30,7 @@ func TestAppendStatsIsEncodingJSON(t *testing.T) {
 	}
 	check := func(name string, st *filters.Stats) {
 		t.Helper()
-		want, werr := marshal(st)
+		want, werr := snapshots.Marshal(st)
 		got, gerr := appendStats(nil, st)
 		if (werr != nil) != (gerr != nil) {
 			t.Fatalf("%s: encoding/json: %v; appendStats: %v", name, werr, gerr)
@@ -84,7 +86,7 @@ func TestAppendJSONString(t *testing.T) {
 		for range r.IntN(12) {
 			s += alphabet[r.IntN(len(alphabet))]
 		}
-		want, err := marshal(s)
+		want, err := snapshots.Marshal(s)
 		if err != nil {
 			t.Fatal(err)
 		}

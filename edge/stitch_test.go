@@ -19,6 +19,8 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/freshrepos/freshrepos/filters"
+
+	"github.com/freshrepos/freshrepos/snapshots"
 )
 
 func TestCRC32Combine(t *testing.T) {
@@ -52,7 +54,7 @@ func testFragments(t testing.TB, n int) [][]byte {
 	snap := synthSnapshot(n, 3, t0)
 	out := make([][]byte, 0, n+3)
 	for i := range snap.Repositories {
-		b, err := marshal(&snap.Repositories[i])
+		b, err := snapshots.Marshal(&snap.Repositories[i])
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -117,9 +117,11 @@ func (s *Snapshot) normalize() {
 	}
 }
 
-// marshal is the one encoder for published JSON: compact, no HTML escaping
-// (the documents are data, not markup), keys of maps sorted by encoding/json.
-func marshal(v any) ([]byte, error) {
+// Marshal is the one encoder of published JSON: compact, no HTML escaping
+// (the documents are data, not markup), keys of maps sorted by
+// encoding/json. The edge answers with it too, so a repository object it
+// builds has the bytes it has in repos.json.
+func Marshal(v any) ([]byte, error) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
@@ -132,7 +134,7 @@ func marshal(v any) ([]byte, error) {
 // Encode returns the deterministic repos.json bytes of s.
 func (s *Snapshot) Encode() ([]byte, error) {
 	s.normalize()
-	return marshal(s)
+	return Marshal(s)
 }
 
 // ContentDigest is the hex SHA-256 of the repositories alone. repos.json
@@ -141,7 +143,7 @@ func (s *Snapshot) Encode() ([]byte, error) {
 // repositories are what a reader cares about.
 func (s *Snapshot) ContentDigest() (string, error) {
 	s.normalize()
-	b, err := marshal(s.Repositories)
+	b, err := Marshal(s.Repositories)
 	if err != nil {
 		return "", err
 	}

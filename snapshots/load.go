@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
@@ -87,10 +88,11 @@ func ReadManifest(ctx context.Context, st Store, version string) (*Manifest, err
 	return m, nil
 }
 
-// Load fetches the smallest encoding the manifest lists, verifies its size
-// and SHA-256 and those of the decoded repos.json, and decodes it. Any
-// mismatch is an error: a caller never gets half a snapshot.
-func Load(ctx context.Context, st Store, m *Manifest) (*Snapshot, error) {
+// Fetch fetches the smallest encoding of repos.json the manifest lists,
+// verifies its size and SHA-256 and those of the decoded bytes, and returns
+// repos.json with room bytes of spare capacity after it, for a caller that
+// builds on it in place. Any mismatch is an error wrapping ErrCorrupt.
+func Fetch(ctx context.Context, st Store, m *Manifest, room int) ([]byte, error) {
 	identity, ok := m.File(EncodingIdentity)
 	if !ok {
 		return nil, fmt.Errorf("snapshot %s: manifest lists no repos.json", m.Version)
@@ -108,12 +110,22 @@ func Load(ctx context.Context, st Store, m *Manifest) (*Snapshot, error) {
 	if err := verify(obj.Body, pick); err != nil {
 		return nil, fmt.Errorf("%w: snapshot %s: %v", ErrCorrupt, m.Version, err)
 	}
-	body, err := decode(obj.Body, pick.Encoding, identity.Size)
+	body, err := decode(obj.Body, pick.Encoding, identity.Size, room)
 	if err != nil {
 		return nil, fmt.Errorf("%w: snapshot %s: %s: %v", ErrCorrupt, m.Version, pick.Key, err)
 	}
 	if err := verify(body, identity); err != nil {
 		return nil, fmt.Errorf("%w: snapshot %s: decoded %v", ErrCorrupt, m.Version, err)
+	}
+	return body, nil
+}
+
+// Load fetches and verifies repos.json (see Fetch) and decodes it. A
+// caller never gets half a snapshot.
+func Load(ctx context.Context, st Store, m *Manifest) (*Snapshot, error) {
+	body, err := Fetch(ctx, st, m, 0)
+	if err != nil {
+		return nil, err
 	}
 	s, err := decodeSnapshot(body)
 	if err != nil {
@@ -137,36 +149,69 @@ func verify(b []byte, f File) error {
 	return nil
 }
 
-// decode reads at most want+1 bytes, so a corrupt stream cannot blow up
-// memory before the size check catches it.
-func decode(b []byte, encoding string, want int64) ([]byte, error) {
-	var r io.Reader
+// zstdDecoder is shared: DecodeAll is safe for concurrent use, and one
+// decoder per load costs allocations for nothing.
+var zstdDecoder = sync.OnceValues(func() (*zstd.Decoder, error) {
+	return zstd.NewReader(nil, zstd.WithDecoderConcurrency(0))
+})
+
+// decode decodes b into a buffer of the size the manifest gives (plus
+// room), and fails rather than go beyond it, so a corrupt stream cannot
+// blow up memory before the size check catches it.
+func decode(b []byte, encoding string, want int64, room int) ([]byte, error) {
 	switch encoding {
 	case EncodingIdentity:
-		return b, nil
+		if room == 0 {
+			return b, nil
+		}
+		return append(make([]byte, 0, int(want)+room), b...), nil
+	case EncodingZstd:
+		d, err := zstdDecoder()
+		if err != nil {
+			return nil, err
+		}
+		var h zstd.Header
+		if err := h.Decode(b); err != nil {
+			return nil, err
+		}
+		if !h.HasFCS {
+			// No size up front: stream, and stop one byte past the manifest's.
+			zr, err := zstd.NewReader(bytes.NewReader(b), zstd.WithDecoderConcurrency(1))
+			if err != nil {
+				return nil, err
+			}
+			defer zr.Close()
+			return readBounded(zr, want, room)
+		}
+		if h.FrameContentSize != uint64(want) {
+			return nil, fmt.Errorf("frame says %d bytes, manifest says %d", h.FrameContentSize, want)
+		}
+		out, err := d.DecodeAll(b, make([]byte, 0, int(want)+room))
+		if err != nil {
+			return nil, err
+		}
+		if int64(len(out)) > want {
+			return nil, errors.New("decodes to more bytes than the manifest says")
+		}
+		return out, nil
 	case EncodingGzip:
 		zr, err := gzip.NewReader(bytes.NewReader(b))
 		if err != nil {
 			return nil, err
 		}
 		defer zr.Close()
-		r = zr
-	case EncodingZstd:
-		zr, err := zstd.NewReader(bytes.NewReader(b), zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(uint64(want)+1))
-		if err != nil {
-			return nil, err
-		}
-		defer zr.Close()
-		r = zr
-	default:
-		return nil, fmt.Errorf("unknown encoding %q", encoding)
+		return readBounded(zr, want, room)
 	}
-	out, err := io.ReadAll(io.LimitReader(r, want+1))
-	if err != nil {
+	return nil, fmt.Errorf("unknown encoding %q", encoding)
+}
+
+func readBounded(r io.Reader, want int64, room int) ([]byte, error) {
+	out := bytes.NewBuffer(make([]byte, 0, int(want)+room))
+	if _, err := out.ReadFrom(io.LimitReader(r, want+1)); err != nil {
 		return nil, err
 	}
-	if int64(len(out)) > want {
+	if int64(out.Len()) > want {
 		return nil, errors.New("decodes to more bytes than the manifest says")
 	}
-	return out, nil
+	return out.Bytes(), nil
 }

@@ -187,7 +187,7 @@ func Publish(ctx context.Context, st Store, s *Snapshot) (m Manifest, published 
 	if err != nil {
 		return Manifest{}, false, err
 	}
-	manifest, err := marshal(e.Manifest)
+	manifest, err := Marshal(e.Manifest)
 	if err != nil {
 		return Manifest{}, false, err
 	}
