@@ -149,7 +149,7 @@ func (s *Server) Serve(ctx context.Context, ln, metricsLn net.Listener) error {
 	defer s.cancelLoads()
 	hs := s.httpServer()
 	served := make(chan error, 1)
-	go func() { served <- hs.Serve(ln) }()
+	go func() { served <- hs.Serve(edgeTriggered(ln)) }()
 	var ms *http.Server
 	metricsServed := make(chan error, 1)
 	if metricsLn != nil {
