@@ -24,38 +24,10 @@ import (
 // decodeRepository, which reads the publisher's layout directly), and their
 // bytes are kept as they are.
 
-// follower is snapshots.Follower, loading with loadSnapshot: it remembers
-// what it has seen so that an unchanged latest.json costs one conditional
-// request, and a corrupt version is not fetched again until latest.json
-// moves on. One goroutine polls.
-type follower struct {
-	store   snapshots.Store
-	etag    string // of the latest.json last dealt with
-	version string // last loaded
-}
-
-// next returns the newest snapshot when latest.json names one that differs
-// from the last returned, or nil, nil when there is nothing new.
-func (f *follower) next(ctx context.Context) (*snapshots.Manifest, *loaded, error) {
-	m, etag, err := snapshots.Latest(ctx, f.store, f.etag)
-	if errors.Is(err, snapshots.ErrNotModified) {
-		return nil, nil, nil
-	} else if err != nil {
-		return nil, nil, err
-	}
-	if m.Version == f.version {
-		f.etag = etag
-		return nil, nil, nil
-	}
-	l, err := loadSnapshot(ctx, f.store, m)
-	if errors.Is(err, snapshots.ErrCorrupt) {
-		f.etag = etag
-	}
-	if err != nil {
-		return nil, nil, err
-	}
-	f.etag, f.version = etag, m.Version
-	return m, l, nil
+// follow returns a follower of st's latest.json that loads with
+// loadSnapshot.
+func follow(st snapshots.Store) *snapshots.Follower[*loaded] {
+	return &snapshots.Follower[*loaded]{Store: st, Load: loadSnapshot}
 }
 
 // loaded is a verified snapshot as an edition is built from it.

@@ -244,7 +244,7 @@ func (s *Server) metricsHandler() http.Handler {
 // follow polls latest.json until ctx ends: every PollInterval, at once on
 // Notify, and with exponential backoff while polls fail.
 func (s *Server) follow(ctx context.Context) {
-	f := &follower{store: s.store}
+	f := follow(s.store)
 	fails := 0
 	timer := time.NewTimer(0)
 	defer timer.Stop()
@@ -282,10 +282,10 @@ func (s *Server) pollDelay(fails int) time.Duration {
 
 // poll makes one poll and swaps in what it finds. It reports whether the
 // store answered sensibly: false calls for backing off.
-func (s *Server) poll(ctx context.Context, f *follower) bool {
+func (s *Server) poll(ctx context.Context, f *snapshots.Follower[*loaded]) bool {
 	pctx, cancel := context.WithTimeout(ctx, s.cfg.LoadTimeout)
 	defer cancel()
-	m, snap, err := f.next(pctx)
+	m, snap, err := f.Next(pctx)
 	if err != nil {
 		if ctx.Err() != nil {
 			return true // shutting down

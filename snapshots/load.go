@@ -22,33 +22,43 @@ var ErrCorrupt = errors.New("snapshots: corrupt snapshot")
 // Follower follows a store's latest.json. It remembers what it has seen so
 // that an unchanged pointer costs one conditional request, a corrupt
 // version is not fetched again and again, and a passing failure is retried.
-// It is not safe for concurrent use: one goroutine polls.
-type Follower struct {
+// Load is how a version is loaded (Load, for a *Snapshot; a reader that
+// keeps the bytes as published, for the edge); it must wrap ErrCorrupt
+// for what will never load. Not safe for concurrent use: one goroutine
+// polls.
+type Follower[T any] struct {
 	Store   Store
+	Load    func(context.Context, Store, *Manifest) (T, error)
 	etag    string // of the latest.json last dealt with
 	version string // last loaded
 }
 
+// Follow returns a Follower of st that loads with Load.
+func Follow(st Store) *Follower[*Snapshot] {
+	return &Follower[*Snapshot]{Store: st, Load: Load}
+}
+
 // Next returns the newest snapshot when latest.json names one that differs
-// from the last returned, or nil, nil when there is nothing new. On error,
-// whatever the caller is serving stays as it is.
-func (f *Follower) Next(ctx context.Context) (*Manifest, *Snapshot, error) {
+// from the last returned, or nil and T's zero value when there is nothing
+// new. On error, whatever the caller is serving stays as it is.
+func (f *Follower[T]) Next(ctx context.Context) (*Manifest, T, error) {
+	var none T
 	m, etag, err := Latest(ctx, f.Store, f.etag)
 	if errors.Is(err, ErrNotModified) {
-		return nil, nil, nil
+		return nil, none, nil
 	} else if err != nil {
-		return nil, nil, err
+		return nil, none, err
 	}
 	if m.Version == f.version {
 		f.etag = etag
-		return nil, nil, nil
+		return nil, none, nil
 	}
-	s, err := Load(ctx, f.Store, m)
+	s, err := f.Load(ctx, f.Store, m)
 	if errors.Is(err, ErrCorrupt) {
 		f.etag = etag
 	}
 	if err != nil {
-		return nil, nil, err
+		return nil, none, err
 	}
 	f.etag, f.version = etag, m.Version
 	return m, s, nil

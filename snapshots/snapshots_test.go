@@ -199,6 +199,27 @@ func TestPublishLayoutAndLoad(t *testing.T) {
 	}
 }
 
+// Snapshots of no repository and of one load back, whichever encoding is
+// the smallest (for a few hundred bytes, zstd's smallest window is larger
+// than the file).
+func TestTinySnapshotsLoad(t *testing.T) {
+	ctx := context.Background()
+	for _, n := range []int{0, 1} {
+		st, _ := newStore(t)
+		m, _, err := snapshots.Publish(ctx, st, makeSnapshot(n, "tiny", t0))
+		if err != nil {
+			t.Fatal(err)
+		}
+		loaded, err := snapshots.Load(ctx, st, &m)
+		if err != nil {
+			t.Fatalf("%d repositories: %v", n, err)
+		}
+		if len(loaded.Repositories) != n || loaded.Version != m.Version {
+			t.Fatalf("%d repositories: loaded %d, version %s", n, len(loaded.Repositories), loaded.Version)
+		}
+	}
+}
+
 func TestUnchangedSnapshotIsNotRepublished(t *testing.T) {
 	ctx := context.Background()
 	st, _ := newStore(t)
@@ -282,7 +303,7 @@ func TestCorruptSnapshotKeepsPreviousCurrent(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			ctx := context.Background()
 			st, dir := newStore(t)
-			f := &snapshots.Follower{Store: st}
+			f := snapshots.Follow(st)
 			m1, _, err := snapshots.Publish(ctx, st, makeSnapshot(20, "good", t0))
 			if err != nil {
 				t.Fatal(err)
@@ -322,7 +343,7 @@ func TestFollowerUnchangedCostsNothing(t *testing.T) {
 	ctx := context.Background()
 	st, _ := newStore(t)
 	counting := &countingStore{Store: st}
-	f := &snapshots.Follower{Store: counting}
+	f := snapshots.Follow(counting)
 	if _, _, err := f.Next(ctx); !errors.Is(err, snapshots.ErrNotFound) {
 		t.Fatalf("empty store: %v", err)
 	}
@@ -380,7 +401,7 @@ func TestPublishRacingLoads(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			f := &snapshots.Follower{Store: st}
+			f := snapshots.Follow(st)
 			for {
 				select {
 				case <-stop:

@@ -138,7 +138,7 @@ func Run(t *testing.T, newStore func(t *testing.T) snapshots.Store) {
 
 	t.Run("PublishAndFollow", func(t *testing.T) {
 		s := newStore(t)
-		f := &snapshots.Follower{Store: s}
+		f := snapshots.Follow(s)
 		at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 		snap := func(name string) *snapshots.Snapshot {
 			return &snapshots.Snapshot{GeneratedAt: at, Repositories: []snapshots.Repository{{ID: 1, FullName: "o/" + name, LanguagesStatus: snapshots.LanguagesOK}}}
