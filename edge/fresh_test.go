@@ -2,6 +2,7 @@ package edge
 
 import (
 	"bytes"
+	"strconv"
 	"testing"
 )
 
@@ -33,5 +34,37 @@ func TestFreshAnswersAreTheCachedOnes(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// A client that takes zstd and gzip alike (as browsers do) gets a new
+// large /repos query stitched in gzip, not compressed in zstd for it
+// alone; asked again, the answer is cached and goes in zstd. A client that
+// prefers zstd gets zstd.
+func TestFreshReposGoInGzipWhenItTies(t *testing.T) {
+	st := newStore(t)
+	publish(t, st, synthSnapshot(300, 5, t0))
+	te := startEdge(t, st, Config{}, true)
+	allDeltas(t, te.current.Load())
+	const browser = "gzip, deflate, br, zstd"
+	for i, c := range []struct {
+		ae          string
+		first, then string
+	}{
+		{browser, "gzip", "zstd"},
+		{"zstd", "zstd", "zstd"},
+		{"zstd, gzip;q=0.9", "zstd", "zstd"},
+	} {
+		path := "/repos?limit=" + strconv.Itoa(80+i) + "&sort=stars"
+		identity := get(t, te.url+path).body
+		for n, want := range []string{c.first, c.then, c.then} {
+			r := get(t, te.url+path, "Accept-Encoding", c.ae).status(t, 200).header(t, "Content-Encoding", want).header(t, "Vary", "Accept-Encoding")
+			if !bytes.Equal(r.decoded(t), identity) {
+				t.Errorf("%q, request %d: does not decode to the identity answer", c.ae, n+1)
+			}
+		}
+	}
+	if len(get(t, te.url+"/repos?limit=80&sort=stars").body) < stitchMinBytes {
+		t.Fatal("the answer is too small to be stitched: the test tests nothing")
 	}
 }

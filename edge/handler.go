@@ -164,7 +164,8 @@ func (s *Server) dispatch(ctx *fasthttp.RequestCtx, rt route, dl download, now t
 }
 
 func (s *Server) negotiate(ctx *fasthttp.RequestCtx) encoding {
-	return negotiate(ctx.Request.Header.PeekAll(fasthttp.HeaderAcceptEncoding))
+	enc, _ := negotiate(ctx.Request.Header.PeekAll(fasthttp.HeaderAcceptEncoding))
+	return enc
 }
 
 // query answers /repos or /stats: from the edition asked for by
@@ -189,7 +190,7 @@ func (s *Server) query(ctx *fasthttp.RequestCtx, k kind, now time.Time) encoding
 		s.problem(ctx, fasthttp.StatusServiceUnavailable, problemNotReady)
 		return encIdentity
 	}
-	enc := s.negotiate(ctx)
+	enc, gzipTies := negotiate(ctx.Request.Header.PeekAll(fasthttp.HeaderAcceptEncoding))
 	raw := ctx.URI().QueryString()
 	rep := e.lookup(k, enc, raw)
 	if rep != nil {
@@ -205,8 +206,15 @@ func (s *Server) query(ctx *fasthttp.RequestCtx, k kind, now time.Time) encoding
 			s.badQuery(ctx, p)
 			return encIdentity
 		}
-		if s.fresh(ctx, e, k, enc, q, pinned, now) {
-			return enc
+		// A new /repos query is stitched in gzip, at a fraction of the
+		// cost of compressing it in zstd: gzip it is, when the client
+		// likes it as much.
+		fenc := enc
+		if k == kindRepos && gzipTies {
+			fenc = encGzip
+		}
+		if s.fresh(ctx, e, k, fenc, q, pinned, now) {
+			return fenc
 		}
 		var err error
 		if rep, err = e.answer(k, enc, raw, q); err != nil {

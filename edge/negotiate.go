@@ -27,9 +27,12 @@ var encodingTags = [numEncodings]string{"id", "gz", "zst"}
 // acceptable coding with the highest q-value, ties going to zstd, then
 // gzip, then identity. Without the field, or when nothing listed is
 // acceptable, the answer is identity, as RFC 9110 (12.5.3) recommends.
-func negotiate(values [][]byte) encoding {
+// gzipTies reports that the pick is zstd and gzip is as welcome: an answer
+// that is stitched in gzip but would have to be compressed in zstd for
+// this one request then goes in gzip.
+func negotiate(values [][]byte) (enc encoding, gzipTies bool) {
 	if len(values) == 0 {
-		return encIdentity
+		return encIdentity, false
 	}
 	// q-values in thousandths; -1 when the coding is not listed.
 	qz, qg, qi, qs := -1, -1, -1, -1
@@ -89,7 +92,7 @@ func negotiate(values [][]byte) encoding {
 			best, bq = c.enc, c.q
 		}
 	}
-	return best
+	return best, best == encZstd && qg == qz
 }
 
 // qValue reads the q parameter among params (";q=0.5;x=y"), in

@@ -296,8 +296,24 @@ func TestNegotiate(t *testing.T) {
 		for _, v := range c.values {
 			vs = append(vs, []byte(v))
 		}
-		if got := negotiate(vs); got != c.want {
+		if got, _ := negotiate(vs); got != c.want {
 			t.Errorf("%q: %s, want %s", c.values, encodingNames[got], encodingNames[c.want])
+		}
+	}
+}
+
+func TestNegotiateGzipTies(t *testing.T) {
+	for ae, want := range map[string]bool{
+		"gzip, deflate, br, zstd": true, // Chrome's
+		"zstd, gzip":              true,
+		"*":                       true,
+		"zstd":                    false,
+		"zstd, gzip;q=0.5":        false,
+		"gzip":                    false, // gzip is the pick
+		"gzip;q=0.5, zstd;q=0.5":  true,
+	} {
+		if _, got := negotiate([][]byte{[]byte(ae)}); got != want {
+			t.Errorf("%q: gzipTies %v, want %v", ae, got, want)
 		}
 	}
 }

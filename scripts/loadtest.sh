@@ -14,8 +14,10 @@
 #      repositories each (no cache can help)
 #   4. /stats?language=…, a different query on every request
 #   5. conditional requests answered 304
-#   6. as 3, but asking for zstd (the edge stitches gzip only: each answer
-#      is compressed; nginx still sends its gzip file)
+#   6. as 3, but asking for zstd only (the edge stitches gzip only: each
+#      answer is compressed; nginx still sends its gzip file)
+#   7. as 3, with a browser's Accept-Encoding (gzip, deflate, br, zstd):
+#      new queries go in stitched gzip, which the browser likes as much
 # Then, unless SCALE=0, the scale benchmark (100, 10,000 and 100,000
 # repositories), and unless PUBLISHER=0, the publisher's benchmarks.
 #
@@ -23,7 +25,7 @@
 # nginx, wrk or curl are installed with apt-get when run as root.
 #
 # Knobs (environment): N=100 DURATION=5 (seconds per run) RUNS=3 CONNS=50
-# SERVER_CPU=0 CLIENT_CPU=1 SCENARIOS="1 2 3 4 5 6" SCALE=1 PUBLISHER=1
+# SERVER_CPU=0 CLIENT_CPU=1 SCENARIOS="1 2 3 4 5 6 7" SCALE=1 PUBLISHER=1
 # OUT=file (also write the table there).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,7 +37,7 @@ RUNS=${RUNS:-3}
 CONNS=${CONNS:-50}
 SERVER_CPU=${SERVER_CPU:-0}
 CLIENT_CPU=${CLIENT_CPU:-1}
-SCENARIOS=${SCENARIOS:-1 2 3 4 5 6}
+SCENARIOS=${SCENARIOS:-1 2 3 4 5 6 7}
 SCALE=${SCALE:-1}
 PUBLISHER=${PUBLISHER:-1}
 OUT=${OUT:-}
@@ -211,6 +213,9 @@ if command -v zstd >/dev/null; then
 	curl -sf -H 'Accept-Encoding: zstd' "$edge$q" | zstd -dc | cmp -s - <(curl -sf "$edge$q") ||
 		die "$q: the zstd answer does not decode to the identity answer"
 fi
+q="/repos?limit=88&sort=stars&max_stars=999999998"
+[ "$(curl -sf -o /dev/null -D- -H 'Accept-Encoding: gzip, deflate, br, zstd' "$edge$q" | tr -d '\r' | sed -n 's/^[Cc]ontent-[Ee]ncoding: //p')" = gzip ] ||
+	die "$q: a new query with a browser's Accept-Encoding is not answered in (stitched) gzip"
 [ "$(curl -s -o /dev/null -w '%{http_code}' -H 'Accept-Encoding: gzip' -H "If-None-Match: $edge_etag" "$edge/repos")" = 304 ] ||
 	die "the edge does not answer 304 to its own ETag"
 [ "$(curl -s -o /dev/null -w '%{http_code}' -H 'Accept-Encoding: gzip' -H "If-None-Match: $nginx_etag" "$nginx_url/repos")" = 304 ] ||
@@ -241,7 +246,11 @@ title[6]="/repos, a new query every request, zstd"
 edge_path[6]=/repos
 lua_script[6]=varied-repos
 ae_edge[6]=zstd
-for s in 1 2 3 5 6; do nginx_path[$s]=/repos; done
+title[7]="/repos, a new query every request, a browser's Accept-Encoding"
+edge_path[7]=/repos
+lua_script[7]=varied-repos
+ae_edge[7]="gzip, deflate, br, zstd"
+for s in 1 2 3 5 6 7; do nginx_path[$s]=/repos; done
 nginx_path[4]=/stats
 
 mkdir -p "$tmp/results"
