@@ -137,7 +137,8 @@ eport=$(pick_port)
 edge=http://127.0.0.1:$eport
 PORT=127.0.0.1:$eport METRICS_ADDR= LOG_LEVEL=warn GOMAXPROCS=1 \
 	"${pin_server[@]}" "$bin" edge --store "file:$tmp/store" >/dev/null 2>"$tmp/edge.log" &
-pids+=($!)
+edge_pid=$!
+pids+=("$edge_pid")
 wait_http "$edge/readyz"
 
 mkdir -p "$tmp/www" "$tmp/nginx-temp"
@@ -194,6 +195,8 @@ EOF
 "${pin_server[@]}" nginx -p "$tmp" -c "$tmp/nginx.conf" -e "$tmp/nginx-error.log" >/dev/null 2>&1 &
 pids+=($!)
 wait_http "$nginx_url/repos"
+nginx_worker=$(pgrep -P "$(cat "$tmp/nginx.pid")" | head -1)
+[ -n "$nginx_worker" ] || die "no nginx worker"
 for f in repos stats; do
 	curl -sf -H 'Accept-Encoding: gzip' "$nginx_url/$f" | cmp -s - "$tmp/www/$f.gz" || die "nginx does not send the edge's gzip /$f"
 done
@@ -257,24 +260,32 @@ mkdir -p "$tmp/results"
 cpu_ticks() { # the server CPU's busy and steal ticks, and all of them
 	awk -v cpu="cpu$SERVER_CPU" '$1 == cpu { t = 0; for (i = 2; i <= NF; i++) t += $i; print $2 + $3 + $4 + $7 + $8, $9, t }' /proc/stat
 }
+clk_tck=$(getconf CLK_TCK)
+proc_ticks() { # proc_ticks PID: the user and system CPU time of a process, in ticks
+	awk '{ print $14 + $15 }' "/proc/$1/stat"
+}
 run() { # run SCENARIO SERVER RUN
-	local s=$1 server=$2 r=$3 url inm out before after ae=gzip
+	local s=$1 server=$2 r=$3 url inm out before after ae=gzip pid pbefore pafter
 	if [ "$server" = edge ]; then
-		url=$edge${edge_path[$s]} inm=${inm_edge[$s]:-} ae=${ae_edge[$s]:-gzip}
+		url=$edge${edge_path[$s]} inm=${inm_edge[$s]:-} ae=${ae_edge[$s]:-gzip} pid=$edge_pid
 	else
-		url=$nginx_url${nginx_path[$s]} inm=${inm_nginx[$s]:-}
+		url=$nginx_url${nginx_path[$s]} inm=${inm_nginx[$s]:-} pid=$nginx_worker
 	fi
 	# Both servers get the same requests: nginx ignores the query string.
 	cat "$lua/${lua_script[$s]}.lua" "$lua/report.lua" >"$tmp/run.lua"
 	before=$(cpu_ticks)
+	pbefore=$(proc_ticks "$pid")
 	out=$(LOADTEST_AE=$ae LOADTEST_INM=$inm LOADTEST_SEED=$((r * 1000000 + s * 100000000)) \
 		timeout $((DURATION + 30)) "${pin_client[@]}" \
 		wrk -t1 -c"$CONNS" -d"${DURATION}s" --latency -s "$tmp/run.lua" "$url" 2>&1) || true
+	pafter=$(proc_ticks "$pid")
 	after=$(cpu_ticks)
 	local line cpu
 	line=$(grep '^RESULT' <<<"$out") || die "wrk gave no result for scenario $s on $server: $out"
-	# busy: the share of the server's CPU in use; steal: taken by the host.
+	# busy: the share of the server's CPU in use; steal: taken by the host;
+	# cpu_us: the server process's own CPU time per request, in µs.
 	cpu=$(awk -v a="$before" -v b="$after" 'BEGIN { split(a, x, " "); split(b, y, " "); t = y[3] - x[3]; printf "busy=%.3f steal=%.3f", (y[1] - x[1]) / t, (y[2] - x[2]) / t }')
+	cpu+=$(awk -v t=$((pafter - pbefore)) -v hz="$clk_tck" -v n="$(sed 's/.*requests=\([0-9]*\).*/\1/' <<<"$line")" 'BEGIN { printf " cpu_us=%.2f", t / hz * 1e6 / n }')
 	log "run $r scenario $s $server: ${line#RESULT } $cpu"
 	echo "${line#RESULT } $cpu" >>"$tmp/results/$s.$server"
 }
@@ -311,14 +322,17 @@ core_ratios() { # core_ratios SCENARIO: the same per busy core
 	paste <(field "$tmp/results/$1.edge" rps) <(field "$tmp/results/$1.edge" busy) \
 		<(field "$tmp/results/$1.nginx" rps) <(field "$tmp/results/$1.nginx" busy) | awk '{ print ($1 / $2) / ($3 / $4) }'
 }
+cpu_ratios() { # cpu_ratios SCENARIO: nginx/edge CPU time per request, run by run
+	paste <(field "$tmp/results/$1.nginx" cpu_us) <(field "$tmp/results/$1.edge" cpu_us) | awk '{ print $1 / $2 }'
+}
 span() { sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%.2f-%.2f", lo, hi }'; }
 
 table=$tmp/table.md
 {
 	echo "N=$N repositories; $RUNS runs of ${DURATION}s per server and scenario, alternating; wrk -t1 -c$CONNS on CPU $CLIENT_CPU; edge (GOMAXPROCS=1) and nginx (1 worker) on CPU $SERVER_CPU; medians."
 	echo
-	echo "| scenario | edge req/s | p50 | p99 | B/resp | CPU | nginx req/s | p50 | p99 | B/resp | CPU | edge/nginx (range) | per busy core |"
-	echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+	echo "| scenario | edge req/s | p50 | p99 | B/resp | CPU | µs/req | nginx req/s | p50 | p99 | B/resp | CPU | µs/req | edge/nginx (range) | per busy core | per CPU µs (range) |"
+	echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 	for s in $SCENARIOS; do
 		row="| $s. ${title[$s]} "
 		for server in edge nginx; do
@@ -332,14 +346,15 @@ table=$tmp/table.md
 			steal=$(field "$f" steal | sort -g | tail -1)
 			[ "$bad" = 0 ] || log "warning: scenario $s on $server: $bad failed or non-2xx/3xx answers"
 			awk -v x="$steal" 'BEGIN { exit !(x > 0.02) }' && log "warning: scenario $s on $server: up to $steal of the CPU stolen by the host"
-			row+="| $(printf '%.0f' "$rps") | $(awk -v v="$p50" 'BEGIN { printf "%.2f ms", v / 1000 }') | $(awk -v v="$p99" 'BEGIN { printf "%.2f ms", v / 1000 }') | $bpr | $(awk -v v="$busy" 'BEGIN { printf "%.0f%%", v * 100 }') "
+			row+="| $(printf '%.0f' "$rps") | $(awk -v v="$p50" 'BEGIN { printf "%.2f ms", v / 1000 }') | $(awk -v v="$p99" 'BEGIN { printf "%.2f ms", v / 1000 }') | $bpr | $(awk -v v="$busy" 'BEGIN { printf "%.0f%%", v * 100 }') | $(field "$f" cpu_us | median) "
 		done
 		row+="| $(ratios "$s" | median | xargs printf '%.2f') ($(ratios "$s" | span)) "
-		row+="| $(core_ratios "$s" | median | xargs printf '%.2f') |"
+		row+="| $(core_ratios "$s" | median | xargs printf '%.2f') "
+		row+="| $(cpu_ratios "$s" | median | xargs printf '%.2f') ($(cpu_ratios "$s" | span)) |"
 		echo "$row"
 	done
 	echo
-	echo "Req/s, latencies and CPU are medians over the runs; edge/nginx is the median of the ratios of runs made one after the other (and their range). CPU: the share of the server's CPU busy during the runs (user, system, interrupts). Per busy core: the ratio of requests per second per fully busy CPU, which is what counts when wrk, not the server, is the limit. B/resp: bytes per response, headers included, as wrk counts them. Both servers get the same requests; nginx ignores the query string and sends the unfiltered gzip /repos ($(stat -c %s "$tmp/www/repos.gz") bytes of body; $(stat -c %s "$tmp/www/repos") identity), or in scenario 4 the unfiltered gzip /stats ($(stat -c %s "$tmp/www/stats.gz") bytes)."
+	echo "Req/s, latencies and CPU are medians over the runs; edge/nginx is the median of the ratios of runs made one after the other (and their range). CPU: the share of the server's CPU busy during the runs (user, system, interrupts). Per busy core: the ratio of requests per second per fully busy CPU, which is what counts when wrk, not the server, is the limit. µs/req: the server process's own CPU time (user and system, from /proc) per request; per CPU µs: nginx's over the edge's, run by run (above 1, the edge spends less CPU per request). B/resp: bytes per response, headers included, as wrk counts them. Both servers get the same requests; nginx ignores the query string and sends the unfiltered gzip /repos ($(stat -c %s "$tmp/www/repos.gz") bytes of body; $(stat -c %s "$tmp/www/repos") identity), or in scenario 4 the unfiltered gzip /stats ($(stat -c %s "$tmp/www/stats.gz") bytes)."
 } >"$table"
 cat "$table"
 [ -z "$OUT" ] || cp "$table" "$OUT"
