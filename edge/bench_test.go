@@ -17,7 +17,7 @@ func loadedServer(tb testing.TB, n int) (*Server, string) {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	if !s.poll(context.Background(), follow(st)) || s.current.Load() == nil {
+	if !s.poll(context.Background(), newFollower(st)) || s.current.Load() == nil {
 		tb.Fatal("poll failed")
 	}
 	return s, m.Version

@@ -18,8 +18,8 @@ import (
 // out, that finds nothing (the client has not had the answer yet) before
 // the goroutine parks in Go's poller. Go's poller cannot be asked to wait
 // without that read: each Read forgets the readiness it has seen. On a
-// small answer (a 304, say) that read is a sixth of the CPU, and the gap
-// between this server and nginx, which waits on epoll instead.
+// small answer (a 304, say) that read was a tenth of the CPU; nginx, which
+// waits on epoll instead, does not make it.
 //
 // conn keeps one syscall.RawConn.Read open for the connection's life, on a
 // coroutine (iter.Pull), so the readiness it has seen is never forgotten.
@@ -121,6 +121,9 @@ func (c *conn) Read(p []byte) (int, error) {
 }
 
 // reader yields the length of each read into c.p, all within one RawRead.
+// Deadlines bind when it waits (net.Conn checks them as a Read starts):
+// bytes already in the socket are read even if the deadline passed while
+// the answer was being made.
 func (c *conn) reader(yield func(int) bool) {
 	err := c.rc.Read(func(fd uintptr) bool {
 		for {

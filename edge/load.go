@@ -24,9 +24,9 @@ import (
 // decodeRepository, which reads the publisher's layout directly), and their
 // bytes are kept as they are.
 
-// follow returns a follower of st's latest.json that loads with
+// newFollower returns a follower of st's latest.json that loads with
 // loadSnapshot.
-func follow(st snapshots.Store) *snapshots.Follower[*loaded] {
+func newFollower(st snapshots.Store) *snapshots.Follower[*loaded] {
 	return &snapshots.Follower[*loaded]{Store: st, Load: loadSnapshot}
 }
 

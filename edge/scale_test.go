@@ -152,7 +152,7 @@ func BenchmarkScale(b *testing.B) {
 				var rss, peak int64
 				load := func() time.Duration {
 					start := time.Now()
-					mm, l, err := follow(st).Next(context.Background())
+					mm, l, err := newFollower(st).Next(context.Background())
 					if err != nil || mm == nil || mm.Version != m.Version {
 						b.Fatalf("load: %v", err)
 					}
@@ -187,7 +187,7 @@ func BenchmarkScale(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			if !s.poll(context.Background(), follow(st)) || s.current.Load() == nil {
+			if !s.poll(context.Background(), newFollower(st)) || s.current.Load() == nil {
 				b.Fatal("poll failed")
 			}
 			h := s.Handler()

@@ -244,7 +244,7 @@ func (s *Server) metricsHandler() http.Handler {
 // follow polls latest.json until ctx ends: every PollInterval, at once on
 // Notify, and with exponential backoff while polls fail.
 func (s *Server) follow(ctx context.Context) {
-	f := follow(s.store)
+	f := newFollower(s.store)
 	fails := 0
 	timer := time.NewTimer(0)
 	defer timer.Stop()
