@@ -245,15 +245,21 @@ func (r reply) decoded(t testing.TB) []byte {
 	}
 }
 
+// gunzip decodes b with compress/gzip, which checks the CRC and the
+// length, and fails the test unless b is exactly one gzip member.
 func gunzip(t testing.TB, b []byte) []byte {
 	t.Helper()
 	zr, err := gzip.NewReader(bytes.NewReader(b))
 	if err != nil {
 		t.Fatal(err)
 	}
+	zr.Multistream(false)
 	out, err := io.ReadAll(zr)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("compress/gzip: %v", err)
+	}
+	if rest, _ := io.ReadAll(zr); len(rest) != 0 {
+		t.Fatal("data after the gzip member")
 	}
 	return out
 }
