@@ -16,20 +16,34 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/valyala/fasthttp"
 )
 
 // connPair is a conn accepted through edgeTriggered and the client end of
 // the same TCP connection, on loopback.
 func connPair(t *testing.T) (*conn, net.Conn) {
+	sc, client := acceptPair(t, &fasthttp.Server{})
+	// Nothing here may hang: a Read that waits for an edge that never comes
+	// fails the test instead.
+	deadline := time.Now().Add(20 * time.Second)
+	sc.SetDeadline(deadline)
+	client.SetDeadline(deadline)
+	return sc, client
+}
+
+// acceptPair is connPair with hs's timeouts, and no deadlines set.
+func acceptPair(t *testing.T, hs *fasthttp.Server) (*conn, net.Conn) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { ln.Close() })
+	wl := edgeTriggered(ln, hs)
+	t.Cleanup(func() { wl.Close() })
 	accepted := make(chan net.Conn, 1)
 	go func() {
-		c, err := edgeTriggered(ln).Accept()
+		c, err := wl.Accept()
 		if err != nil {
 			t.Error(err)
 		}
@@ -44,11 +58,6 @@ func connPair(t *testing.T) (*conn, net.Conn) {
 		t.Fatal("edgeTriggered did not wrap a TCP connection")
 	}
 	t.Cleanup(func() { client.Close(); sc.Close() })
-	// Nothing here may hang: a Read that waits for an edge that never comes
-	// fails the test instead.
-	deadline := time.Now().Add(20 * time.Second)
-	sc.SetDeadline(deadline)
-	client.SetDeadline(deadline)
 	return sc, client
 }
 
@@ -361,11 +370,11 @@ func BenchmarkConnExchange(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			defer ln.Close()
 			l := ln
 			if wrapped {
-				l = edgeTriggered(ln)
+				l = edgeTriggered(ln, &fasthttp.Server{})
 			}
+			defer l.Close()
 			go func() {
 				c, err := l.Accept()
 				if err != nil {

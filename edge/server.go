@@ -148,8 +148,9 @@ func (s *Server) Serve(ctx context.Context, ln, metricsLn net.Listener) error {
 	}
 	defer s.cancelLoads()
 	hs := s.httpServer()
+	ln = edgeTriggered(ln, hs)
 	served := make(chan error, 1)
-	go func() { served <- hs.Serve(edgeTriggered(ln)) }()
+	go func() { served <- hs.Serve(ln) }()
 	var ms *http.Server
 	metricsServed := make(chan error, 1)
 	if metricsLn != nil {
