@@ -79,7 +79,10 @@ var (
 func (s *Server) Handler() fasthttp.RequestHandler { return s.serveHTTP }
 
 func (s *Server) serveHTTP(ctx *fasthttp.RequestCtx) {
-	start := time.Now()
+	start := ctx.Time()
+	if start.IsZero() { // a RequestCtx not from a fasthttp.Server
+		start = time.Now()
+	}
 	rt, dl := matchRoute(ctx.Path())
 	enc := encIdentity
 	defer func() {

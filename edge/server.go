@@ -220,6 +220,7 @@ func (s *Server) httpServer() *fasthttp.Server {
 		NoDefaultServerHeader:        true,
 		NoDefaultContentType:         true,
 		CloseOnShutdown:              true,
+		LazyRequestTime:              true, // serveHTTP reads it once
 	}
 }
 
