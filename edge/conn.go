@@ -157,8 +157,10 @@ func (c *coarseClock) now() int64 {
 	if ns := c.ns.Load(); ns != 0 {
 		return ns
 	}
-	return time.Now().UnixNano()
+	return systemNow() // out of line, so that now is inlined
 }
+
+func systemNow() int64 { return time.Now().UnixNano() }
 
 func (c *coarseClock) stop() { c.once.Do(func() { close(c.done) }) }
 
@@ -392,13 +394,14 @@ func (d *deadline) wanted() int64 {
 // arm, before a wait, moves the socket's deadline to the one wanted if it
 // has none or a later one. One earlier is left to fire (see early).
 func (c *conn) arm(d *deadline, write bool) {
-	w := d.wanted()
-	if w == 0 {
-		return
+	if w := d.wanted(); w != 0 {
+		if a := d.armed.Load(); a == 0 || a > w {
+			c.rearm(d, write)
+		}
 	}
-	if a := d.armed.Load(); a != 0 && a <= w {
-		return
-	}
+}
+
+func (c *conn) rearm(d *deadline, write bool) {
 	c.dmu.Lock()
 	defer c.dmu.Unlock()
 	c.setSocket(d, write, d.wanted())
@@ -414,7 +417,7 @@ func (c *conn) early(err error, d *deadline, write bool) bool {
 	c.dmu.Lock()
 	defer c.dmu.Unlock()
 	w := d.wanted()
-	if w != 0 && time.Now().UnixNano() >= w {
+	if w != 0 && systemNow() >= w {
 		return false
 	}
 	c.setSocket(d, write, w)
