@@ -117,6 +117,7 @@ func (l *connListener) Accept() (net.Conn, error) {
 	}
 	cn := &conn{Conn: tc, tcp: tc, rc: rc, t: l.t, clock: l.clock}
 	cn.reqStart = l.clock.now()
+	cn.wsome = cn.writeSome
 	return cn, nil
 }
 
@@ -192,8 +193,10 @@ type conn struct {
 	held  []byte
 	wrote bool // since the last Read
 	werr  error
-	vec   [2][]byte
-	bufs  net.Buffers
+	vec   [2][]byte          // what send has left to write
+	sent  int                // what it has written
+	wfail error              // why it could not
+	wsome func(uintptr) bool // c.writeSome, made once
 
 	eagain int          // reads that found nothing, for tests
 	moved  atomic.Int32 // deadlines given the socket, for tests
@@ -250,7 +253,7 @@ func (c *conn) due(d time.Duration) int64 {
 func (c *conn) reader(yield func(int) bool) {
 	read := func(fd uintptr) bool {
 		for {
-			n, err := syscall.Read(int(fd), c.p)
+			n, err := read(fd, c.p)
 			switch {
 			case err == syscall.EINTR:
 				continue
@@ -258,8 +261,8 @@ func (c *conn) reader(yield func(int) bool) {
 				c.eagain++
 				c.arm(&c.rd, false)
 				return false
-			case err != nil:
-				c.rerr = c.opError(os.NewSyscallError("read", err))
+			case err != 0:
+				c.rerr = c.opError("read", os.NewSyscallError("read", err))
 				return true
 			case n == 0:
 				c.rerr = io.EOF
@@ -290,7 +293,7 @@ func (c *conn) reader(yield func(int) bool) {
 		// "raw-read"; to its caller it is a read.
 		var oe *net.OpError
 		if errors.As(err, &oe) {
-			err = c.opError(oe.Err)
+			err = c.opError("read", oe.Err)
 		}
 		c.rerr = err
 	}
@@ -299,8 +302,8 @@ func (c *conn) reader(yield func(int) bool) {
 	}
 }
 
-func (c *conn) opError(err error) error {
-	return &net.OpError{Op: "read", Net: "tcp", Source: c.LocalAddr(), Addr: c.RemoteAddr(), Err: err}
+func (c *conn) opError(op string, err error) error {
+	return &net.OpError{Op: op, Net: "tcp", Source: c.LocalAddr(), Addr: c.RemoteAddr(), Err: err}
 }
 
 func (c *conn) Write(b []byte) (int, error) {
@@ -346,35 +349,51 @@ func (c *conn) flushHeld() (wrote bool, err error) {
 	return wrote, c.werr
 }
 
-// send writes a then b (in one writev if neither is empty) under the write
-// deadline; wmu is held.
+// send writes a then b, under the write deadline; wmu is held.
 func (c *conn) send(a, b []byte) (int, error) {
-	n := 0
+	c.vec, c.sent, c.wfail = [2][]byte{a, b}, 0, nil
 	for {
-		c.arm(&c.wd, true)
-		var m int
-		var err error
-		if len(a) == 0 || len(b) == 0 {
-			p := a
-			if len(p) == 0 {
-				p = b
-			}
-			m, err = c.tcp.Write(p)
+		err := c.rc.Write(c.wsome)
+		if err == nil {
+			err = c.wfail
+		} else if c.early(err, &c.wd, true) {
+			continue
 		} else {
-			c.vec[0], c.vec[1] = a, b
-			c.bufs = c.vec[:]
-			var m64 int64
-			m64, err = c.bufs.WriteTo(c.tcp)
-			m = int(m64)
-			c.bufs, c.vec = nil, [2][]byte{}
+			// A deadline, or the socket closed: RawWrite names the
+			// operation "raw-write"; to its caller it is a write.
+			var oe *net.OpError
+			if errors.As(err, &oe) {
+				err = c.opError("write", oe.Err)
+			}
 		}
-		n += m
-		if err == nil || !c.early(err, &c.wd, true) {
-			return n, err
-		}
-		k := min(m, len(a))
-		a, b = a[k:], b[m-k:]
+		c.vec = [2][]byte{}
+		return c.sent, err
 	}
+}
+
+// writeSome is send's RawConn.Write callback: it writes c.vec, and waits
+// (returns false) when the socket will take no more.
+func (c *conn) writeSome(fd uintptr) bool {
+	for len(c.vec[0])+len(c.vec[1]) > 0 {
+		m, errno := writev(fd, &c.vec)
+		switch {
+		case errno == syscall.EINTR:
+			continue
+		case errno == syscall.EAGAIN:
+			c.arm(&c.wd, true)
+			return false
+		case errno != 0:
+			c.wfail = c.opError("write", os.NewSyscallError("write", errno))
+			return true
+		case m <= 0:
+			c.wfail = c.opError("write", io.ErrShortWrite)
+			return true
+		}
+		c.sent += m
+		k := min(m, len(c.vec[0]))
+		c.vec[0], c.vec[1] = c.vec[0][k:], c.vec[1][m-k:]
+	}
+	return true
 }
 
 // deadline is one direction's deadlines, in Unix nanoseconds, 0 for none:
