@@ -57,40 +57,9 @@ func isTimeout(err error) bool {
 func TestConnMovesDeadlinesRarely(t *testing.T) {
 	sc, client := timedPair(t, 10*time.Second, 10*time.Second, 10*time.Second)
 	const exchanges = 300
-	served := make(chan error, 1)
-	go func() {
-		buf := make([]byte, 100)
-		for range exchanges {
-			n, err := sc.Read(buf)
-			if err != nil {
-				served <- err
-				return
-			}
-			if _, err := sc.Write(buf[:n]); err != nil {
-				served <- err
-				return
-			}
-		}
-		_, err := sc.Read(buf) // sends the last answer; ends at EOF
-		if err != io.EOF {
-			served <- fmt.Errorf("last read: %v, want EOF", err)
-			return
-		}
-		served <- nil
-	}()
-	br := bufio.NewReader(client)
-	for i := range exchanges {
-		fmt.Fprintf(client, "ping %d\n", i)
-		if line, err := br.ReadString('\n'); err != nil || line != fmt.Sprintf("ping %d\n", i) {
-			t.Fatalf("exchange %d: %q, %v", i, line, err)
-		}
-	}
-	client.Close()
-	if err := <-served; err != nil {
-		t.Fatal(err)
-	}
-	// One read deadline and one write deadline; a few more if this machine
-	// stalled past a tick while a deadline was being kept.
+	pingPong(t, sc, client, exchanges)
+	// One read deadline (a write deadline is set only when a write must
+	// wait); a few more if this machine stalled while one was kept.
 	if moved := sc.moved.Load(); moved > 6 {
 		t.Errorf("the socket's deadlines moved %d times in %d exchanges", moved, exchanges)
 	} else {

@@ -61,23 +61,22 @@ func acceptPair(t *testing.T, hs *fasthttp.Server) (*conn, net.Conn) {
 	return sc, client
 }
 
-// After a read that drains the socket, the next Read waits for the poller
-// instead of reading: in a request-response exchange, the reads that find
-// nothing are the point of conn, and there should be next to none.
-func TestConnSkipsTheReadThatFindsNothing(t *testing.T) {
-	sc, client := connPair(t)
-	const exchanges = 300
+// pingPong makes n request-response exchanges between client and sc, then
+// closes client: sc's last Read, which sends the last answer, must end at
+// io.EOF.
+func pingPong(t *testing.T, sc *conn, client net.Conn, n int) {
+	t.Helper()
 	served := make(chan error, 1)
 	go func() {
 		buf := make([]byte, 4096)
-		for i := range exchanges {
-			n, err := sc.Read(buf)
+		for i := range n {
+			m, err := sc.Read(buf)
 			if err != nil {
 				served <- err
 				return
 			}
-			if want := fmt.Sprintf("ping %d\n", i); string(buf[:n]) != want {
-				served <- fmt.Errorf("read %q, want %q", buf[:n], want)
+			if want := fmt.Sprintf("ping %d\n", i); string(buf[:m]) != want {
+				served <- fmt.Errorf("read %q, want %q", buf[:m], want)
 				return
 			}
 			if _, err := fmt.Fprintf(sc, "pong %d\n", i); err != nil {
@@ -85,8 +84,6 @@ func TestConnSkipsTheReadThatFindsNothing(t *testing.T) {
 				return
 			}
 		}
-		// The last answer goes out as this Read starts; it ends when the
-		// client closes.
 		if _, err := sc.Read(buf); err != io.EOF {
 			served <- fmt.Errorf("last read: %v, want EOF", err)
 			return
@@ -94,7 +91,7 @@ func TestConnSkipsTheReadThatFindsNothing(t *testing.T) {
 		served <- nil
 	}()
 	br := bufio.NewReader(client)
-	for i := range exchanges {
+	for i := range n {
 		fmt.Fprintf(client, "ping %d\n", i)
 		line, err := br.ReadString('\n')
 		if err != nil {
@@ -108,6 +105,15 @@ func TestConnSkipsTheReadThatFindsNothing(t *testing.T) {
 	if err := <-served; err != nil {
 		t.Fatal(err)
 	}
+}
+
+// After a read that drains the socket, the next Read waits for the poller
+// instead of reading: in a request-response exchange, the reads that find
+// nothing are the point of conn, and there should be next to none.
+func TestConnSkipsTheReadThatFindsNothing(t *testing.T) {
+	sc, client := connPair(t)
+	const exchanges = 300
+	pingPong(t, sc, client, exchanges)
 	// net.Conn would have made one such read per exchange. A few come
 	// from readiness reported after the data was already read.
 	if sc.eagain > exchanges/10 {
