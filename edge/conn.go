@@ -3,6 +3,7 @@
 package edge
 
 import (
+	"bytes"
 	"errors"
 	"io"
 	"iter"
@@ -59,13 +60,20 @@ import (
 // in steady use so moves its deadlines about once per timeout rather than
 // three times per request.
 
+// continue100 is the interim answer fasthttp writes, alone, to a request
+// that expects it before sending its body.
+var continue100 = []byte("HTTP/1.1 100 Continue\r\n\r\n")
+
 // holdMax is the largest write held back, fasthttp's default write buffer
 // (Server.WriteBufferSize, which the edge leaves alone).
 const holdMax = 4096
 
 // edgeTriggered returns ln with its TCP connections wrapped in conn, which
 // takes over hs's timeouts: they are zeroed in hs. A listener of anything
-// but TCP is returned as it is, and hs left alone.
+// but TCP is returned as it is, and hs left alone. What the edge does not
+// use is not kept as fasthttp would: a hijacked connection keeps conn's
+// timeouts, a handler's own deadlines can only shorten them, and a
+// HeaderReceived hook's ReadTimeout stays for the connection's life.
 func edgeTriggered(ln net.Listener, hs *fasthttp.Server) net.Listener {
 	if _, ok := ln.(*net.TCPListener); !ok {
 		return ln
@@ -81,13 +89,13 @@ func edgeTriggered(ln net.Listener, hs *fasthttp.Server) net.Listener {
 // timeouts are fasthttp's, kept by conn; zero is none.
 type timeouts struct {
 	read  time.Duration // a request, from its first byte (a new connection's, from accept)
-	write time.Duration // an answer, from its first write
+	write time.Duration // each write, from its start (fasthttp: each answer, which goes out in one or two)
 	idle  time.Duration // from an answer to the next request's first byte
 }
 
 // tick is how often the coarse clock moves: a sixteenth of the shortest
-// timeout, so that each is kept to within about 6 %, but no more than 4
-// times a second (the defaults are 10 s and longer) nor 1000.
+// timeout, so that each is kept to within about 6 %, but at least 4 times
+// a second (the defaults are 10 s and longer) and at most 1000.
 func (t timeouts) tick() time.Duration {
 	shortest := time.Duration(math.MaxInt64)
 	for _, d := range []time.Duration{t.read, t.write, t.idle} {
@@ -105,20 +113,27 @@ type connListener struct {
 }
 
 func (l *connListener) Accept() (net.Conn, error) {
-	c, err := l.Listener.Accept()
-	if err != nil {
-		return nil, err
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		tc := c.(*net.TCPConn)
+		rc, err := tc.SyscallConn()
+		if err != nil {
+			// It could not be served within the timeouts: next.
+			c.Close()
+			continue
+		}
+		return l.wrap(tc, rc), nil
 	}
-	tc := c.(*net.TCPConn)
-	rc, err := tc.SyscallConn()
-	if err != nil {
-		// Only a closed socket has none; its first read will fail.
-		return c, nil
-	}
+}
+
+func (l *connListener) wrap(tc *net.TCPConn, rc syscall.RawConn) *conn {
 	cn := &conn{Conn: tc, tcp: tc, rc: rc, t: l.t, clock: l.clock}
 	cn.reqStart = l.clock.now()
 	cn.wsome = cn.writeSome
-	return cn, nil
+	return cn
 }
 
 // Close closes the listener and stops its clock; conn falls back on the
@@ -128,7 +143,8 @@ func (l *connListener) Close() error {
 	return l.Listener.Close()
 }
 
-// coarseClock is the time as of its last tick, in Unix nanoseconds.
+// coarseClock is the time as of its last tick, in nanoseconds since
+// clockBase.
 type coarseClock struct {
 	ns   atomic.Int64 // 0 once stopped
 	done chan struct{}
@@ -137,14 +153,14 @@ type coarseClock struct {
 
 func startClock(tick time.Duration) *coarseClock {
 	c := &coarseClock{done: make(chan struct{})}
-	c.ns.Store(time.Now().UnixNano())
+	c.ns.Store(systemNow())
 	go func() {
 		t := time.NewTicker(tick)
 		defer t.Stop()
 		for {
 			select {
 			case now := <-t.C:
-				c.ns.Store(now.UnixNano())
+				c.ns.Store(int64(now.Sub(clockBase)))
 			case <-c.done:
 				c.ns.Store(0)
 				return
@@ -161,7 +177,28 @@ func (c *coarseClock) now() int64 {
 	return systemNow() // out of line, so that now is inlined
 }
 
-func systemNow() int64 { return time.Now().UnixNano() }
+// Times are kept as nanoseconds since clockBase, by Go's monotonic clock,
+// so that a step of the wall clock moves no deadline.
+var clockBase = time.Now()
+
+func systemNow() int64 { return int64(time.Since(clockBase)) }
+
+// clockTime is the time ns since clockBase; 0 is the zero time.
+func clockTime(ns int64) time.Time {
+	if ns == 0 {
+		return time.Time{}
+	}
+	return clockBase.Add(time.Duration(ns))
+}
+
+// sinceBase is t in nanoseconds since clockBase, 0 for the zero time (no
+// deadline), at least 1 otherwise.
+func sinceBase(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return max(1, int64(t.Sub(clockBase))) // Sub saturates
+}
 
 func (c *coarseClock) stop() { c.once.Do(func() { close(c.done) }) }
 
@@ -251,7 +288,7 @@ func (c *conn) due(d time.Duration) int64 {
 // Read starts): bytes already in the socket are read even if the deadline
 // passed while the answer was being made.
 func (c *conn) reader(yield func(int) bool) {
-	read := func(fd uintptr) bool {
+	onReady := func(fd uintptr) bool {
 		for {
 			n, err := read(fd, c.p)
 			switch {
@@ -283,7 +320,7 @@ func (c *conn) reader(yield func(int) bool) {
 	}
 	var err error
 	for {
-		err = c.rc.Read(read)
+		err = c.rc.Read(onReady)
 		if c.rerr != nil || !c.early(err, &c.rd, false) {
 			break
 		}
@@ -312,10 +349,13 @@ func (c *conn) Write(b []byte) (int, error) {
 	if c.werr != nil {
 		return 0, c.werr
 	}
-	if !c.wrote {
+	// fasthttp's 100 Continue is not an answer: the request goes on, and
+	// its body is read within its read timeout, not waited for as the
+	// next request.
+	if !bytes.Equal(b, continue100) {
 		c.wrote = true
-		c.wd.due.Store(c.due(c.t.write))
 	}
+	c.wd.due.Store(c.due(c.t.write))
 	if len(c.held) == 0 && len(b) <= holdMax {
 		c.held = append(c.held[:0], b...)
 		return len(b), nil
@@ -396,7 +436,8 @@ func (c *conn) writeSome(fd uintptr) bool {
 	return true
 }
 
-// deadline is one direction's deadlines, in Unix nanoseconds, 0 for none:
+// deadline is one direction's deadlines, in nanoseconds since clockBase, 0
+// for none:
 // the one set through SetDeadline and its kin, the one due by the
 // timeouts, and the one the socket has.
 type deadline struct{ set, due, armed atomic.Int64 }
@@ -447,14 +488,10 @@ func (c *conn) early(err error, d *deadline, write bool) bool {
 func (c *conn) setSocket(d *deadline, write bool, ns int64) error {
 	c.moved.Add(1)
 	d.armed.Store(ns)
-	var t time.Time
-	if ns != 0 {
-		t = time.Unix(0, ns)
-	}
 	if write {
-		return c.tcp.SetWriteDeadline(t)
+		return c.tcp.SetWriteDeadline(clockTime(ns))
 	}
-	return c.tcp.SetReadDeadline(t)
+	return c.tcp.SetReadDeadline(clockTime(ns))
 }
 
 func (c *conn) SetDeadline(t time.Time) error {
@@ -465,22 +502,10 @@ func (c *conn) SetReadDeadline(t time.Time) error  { return c.setDeadline(&c.rd,
 func (c *conn) SetWriteDeadline(t time.Time) error { return c.setDeadline(&c.wd, true, t) }
 
 func (c *conn) setDeadline(d *deadline, write bool, t time.Time) error {
-	d.set.Store(unixNano(t))
+	d.set.Store(sinceBase(t))
 	c.dmu.Lock()
 	defer c.dmu.Unlock()
 	return c.setSocket(d, write, d.wanted())
-}
-
-// unixNano is t in Unix nanoseconds, 0 for the zero time (no deadline),
-// and within int64 (UnixNano is not, beyond 1678 to 2262).
-func unixNano(t time.Time) int64 {
-	switch {
-	case t.IsZero():
-		return 0
-	case t.Year() >= 2262:
-		return math.MaxInt64
-	}
-	return max(1, t.UnixNano())
 }
 
 // Close sends what Write held and closes the socket. From the goroutine

@@ -72,15 +72,15 @@ func TestConnIdleTimeout(t *testing.T) {
 	const idle = 150 * time.Millisecond
 	sc, client := timedPair(t, time.Hour, time.Hour, idle)
 	exchange(t, sc, client)
-	start := time.Now()
+	before := sc.clock.now()
 	_, err := sc.Read(make([]byte, 100))
 	if !isTimeout(err) {
 		t.Fatalf("Read with no request to come = %v, want a timeout", err)
 	}
-	// Never before it is due, to within a tick of the coarse clock.
-	tick := timeouts{read: time.Hour, write: time.Hour, idle: idle}.tick()
-	if waited := time.Since(start); waited < idle-tick {
-		t.Errorf("timed out after %v, before the idle timeout of %v", waited, idle)
+	// Never before it is due: the coarse clock is never ahead, and a
+	// deadline ends a wait only once the system clock has passed it.
+	if now := systemNow(); now < before+int64(idle) {
+		t.Errorf("timed out %v before the idle timeout", time.Duration(before+int64(idle)-now))
 	}
 }
 
@@ -108,6 +108,23 @@ func TestConnReadTimeoutOfTheFirstRequest(t *testing.T) {
 	}
 }
 
+// Each write has the write timeout from its start: pipelined answers, which
+// follow one another with no Read between, get one each, whatever time the
+// next one's handler took.
+func TestConnWriteTimeoutPerWrite(t *testing.T) {
+	sc, client := timedPair(t, time.Hour, 500*time.Millisecond, time.Hour)
+	sc.tcp.SetWriteBuffer(64 << 10) // so that the last write waits for the client
+	client.(*net.TCPConn).SetReadBuffer(64 << 10)
+	go io.Copy(io.Discard, client)
+	if _, err := sc.Write([]byte("an answer, held")); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(700 * time.Millisecond) // the next answer's handler
+	if _, err := sc.Write(make([]byte, 8<<20)); err != nil {
+		t.Fatalf("the next answer: %v", err)
+	}
+}
+
 // A client that stops reading makes the answer's writes time out.
 func TestConnWriteTimeout(t *testing.T) {
 	sc, _ := timedPair(t, time.Hour, 150*time.Millisecond, time.Hour)
@@ -131,7 +148,7 @@ func TestConnEarlyDeadlineMovesOn(t *testing.T) {
 	sc, client := timedPair(t, time.Hour, time.Hour, time.Hour)
 	exchange(t, sc, client)
 
-	early := time.Now().Add(50 * time.Millisecond).UnixNano()
+	early := systemNow() + int64(50*time.Millisecond)
 	sc.dmu.Lock()
 	sc.setSocket(&sc.rd, false, early)
 	sc.dmu.Unlock()
@@ -152,7 +169,7 @@ func TestConnEarlyDeadlineMovesOn(t *testing.T) {
 	}
 
 	sc.dmu.Lock()
-	sc.setSocket(&sc.wd, true, time.Now().UnixNano()) // already passed
+	sc.setSocket(&sc.wd, true, systemNow()) // already passed
 	sc.dmu.Unlock()
 	before = sc.moved.Load()
 	go io.Copy(io.Discard, client)
@@ -168,7 +185,7 @@ func TestConnEarlyDeadlineMovesOn(t *testing.T) {
 // IdleTimeout, and one that keeps asking is served past it.
 func TestEdgeIdleTimeout(t *testing.T) {
 	st := newStore(t)
-	te := startEdge(t, st, Config{IdleTimeout: time.Second}, false)
+	te := startEdge(t, st, Config{IdleTimeout: 2 * time.Second}, false)
 	c, err := net.Dial("tcp", strings.TrimPrefix(te.url, "http://"))
 	if err != nil {
 		t.Fatal(err)
@@ -189,7 +206,7 @@ func TestEdgeIdleTimeout(t *testing.T) {
 			t.Fatalf("/ping: %d", resp.StatusCode)
 		}
 	}
-	for range 15 { // 1.5 s in all, past the idle timeout
+	for range 25 { // 2.5 s in all, past the idle timeout
 		ping()
 		time.Sleep(100 * time.Millisecond)
 	}

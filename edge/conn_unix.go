@@ -1,4 +1,4 @@
-//go:build unix && !linux
+//go:build unix && (!linux || race)
 
 package edge
 
@@ -9,7 +9,8 @@ import (
 
 // read and writev are system calls on the connection's socket (see
 // conn_linux.go); here, through package syscall, and writev writes one
-// slice at a time.
+// slice at a time: on Unix systems other than Linux, and under the race
+// detector.
 
 func read(fd uintptr, p []byte) (int, syscall.Errno) {
 	n, err := syscall.Read(int(fd), p)

@@ -550,3 +550,28 @@ func TestReadTimeout(t *testing.T) {
 		t.Errorf("status %d, %s, close %v", resp.StatusCode, resp.Header.Get("Content-Type"), resp.Close)
 	}
 }
+
+// A request body that follows a 100 Continue is read within the request's
+// read timeout, not waited for as the next request (here an hour).
+func TestReadTimeoutAfterContinue(t *testing.T) {
+	st := newStore(t)
+	te := startEdge(t, st, Config{ReadTimeout: 300 * time.Millisecond, IdleTimeout: time.Hour}, false)
+	c, err := net.Dial("tcp", strings.TrimPrefix(te.url, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(20 * time.Second))
+	fmt.Fprint(c, "POST /repos HTTP/1.1\r\nHost: edge\r\nContent-Length: 10\r\nExpect: 100-continue\r\n\r\n")
+	br := bufio.NewReader(c)
+	for _, want := range []int{100, 408} { // and the body never comes
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("waiting for %d: %v", want, err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Fatalf("status %d, want %d", resp.StatusCode, want)
+		}
+	}
+}
