@@ -131,7 +131,7 @@ func (l *connListener) Accept() (net.Conn, error) {
 
 func (l *connListener) wrap(tc *net.TCPConn, rc syscall.RawConn) *conn {
 	cn := &conn{Conn: tc, tcp: tc, rc: rc, t: l.t, clock: l.clock}
-	cn.reqStart = l.clock.now()
+	cn.reqStart.Store(l.clock.now())
 	cn.wsome = cn.writeSome
 	return cn
 }
@@ -192,12 +192,18 @@ func clockTime(ns int64) time.Time {
 }
 
 // sinceBase is t in nanoseconds since clockBase, 0 for the zero time (no
-// deadline), at least 1 otherwise.
+// deadline), at least 1 otherwise. time.Until measures t as net.Conn
+// would: by the monotonic clock if t has a reading of it, else by the wall
+// clock now.
 func sinceBase(t time.Time) int64 {
 	if t.IsZero() {
 		return 0
 	}
-	return max(1, int64(t.Sub(clockBase))) // Sub saturates
+	now, until := systemNow(), int64(time.Until(t)) // Until saturates
+	if until > math.MaxInt64-now {
+		return math.MaxInt64
+	}
+	return max(1, now+until)
 }
 
 func (c *coarseClock) stop() { c.once.Do(func() { close(c.done) }) }
@@ -210,8 +216,8 @@ type conn struct {
 	clock    *coarseClock
 
 	rd, wd   deadline
-	dmu      sync.Mutex // held while the socket's deadlines move
-	reqStart int64      // when the request being read began, for the reader
+	dmu      sync.Mutex   // held while the socket's deadlines move
+	reqStart atomic.Int64 // when the request being read began
 
 	// rmu is held by Read for its whole call, so that Close can tell a
 	// Read in progress (the reader then waits in the poller, and closing
@@ -262,7 +268,7 @@ func (c *conn) Read(p []byte) (int, error) {
 	case wrote:
 		due = c.due(c.t.idle)
 	case c.t.read > 0:
-		due = c.reqStart + int64(c.t.read)
+		due = c.reqStart.Load() + int64(c.t.read)
 	}
 	c.rd.due.Store(due)
 	n, ok := c.next()
@@ -306,7 +312,7 @@ func (c *conn) reader(yield func(int) bool) {
 				return true
 			}
 			if c.wait {
-				c.reqStart = c.clock.now()
+				c.reqStart.Store(c.clock.now())
 			}
 			drained := n < len(c.p)
 			if !yield(n) {
@@ -349,10 +355,13 @@ func (c *conn) Write(b []byte) (int, error) {
 	if c.werr != nil {
 		return 0, c.werr
 	}
-	// fasthttp's 100 Continue is not an answer: the request goes on, and
-	// its body is read within its read timeout, not waited for as the
-	// next request.
-	if !bytes.Equal(b, continue100) {
+	// fasthttp's 100 Continue, written alone or after pipelined answers
+	// it held, is not an answer: the request goes on from here, and its
+	// body is read within its read timeout, not waited for as the next
+	// request.
+	if bytes.HasSuffix(b, continue100) {
+		c.reqStart.Store(c.clock.now())
+	} else {
 		c.wrote = true
 	}
 	c.wd.due.Store(c.due(c.t.write))

@@ -112,15 +112,15 @@ func TestConnReadTimeoutOfTheFirstRequest(t *testing.T) {
 // follow one another with no Read between, get one each, whatever time the
 // next one's handler took.
 func TestConnWriteTimeoutPerWrite(t *testing.T) {
-	sc, client := timedPair(t, time.Hour, 500*time.Millisecond, time.Hour)
+	sc, client := timedPair(t, time.Hour, time.Second, time.Hour)
 	sc.tcp.SetWriteBuffer(64 << 10) // so that the last write waits for the client
 	client.(*net.TCPConn).SetReadBuffer(64 << 10)
 	go io.Copy(io.Discard, client)
 	if _, err := sc.Write([]byte("an answer, held")); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(700 * time.Millisecond) // the next answer's handler
-	if _, err := sc.Write(make([]byte, 8<<20)); err != nil {
+	time.Sleep(1300 * time.Millisecond) // the next answer's handler
+	if _, err := sc.Write(make([]byte, 4<<20)); err != nil {
 		t.Fatalf("the next answer: %v", err)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"regexp"
@@ -552,26 +553,38 @@ func TestReadTimeout(t *testing.T) {
 }
 
 // A request body that follows a 100 Continue is read within the request's
-// read timeout, not waited for as the next request (here an hour).
+// read timeout, not waited for as the next request (here an hour): sent
+// alone, or after a pipelined request whose answer fasthttp writes with
+// the 100 Continue.
 func TestReadTimeoutAfterContinue(t *testing.T) {
 	st := newStore(t)
 	te := startEdge(t, st, Config{ReadTimeout: 300 * time.Millisecond, IdleTimeout: time.Hour}, false)
-	c, err := net.Dial("tcp", strings.TrimPrefix(te.url, "http://"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(20 * time.Second))
-	fmt.Fprint(c, "POST /repos HTTP/1.1\r\nHost: edge\r\nContent-Length: 10\r\nExpect: 100-continue\r\n\r\n")
-	br := bufio.NewReader(c)
-	for _, want := range []int{100, 408} { // and the body never comes
-		resp, err := http.ReadResponse(br, nil)
+	const expect = "POST /repos HTTP/1.1\r\nHost: edge\r\nContent-Length: 10\r\nExpect: 100-continue\r\n\r\n"
+	for _, tc := range []struct {
+		requests string
+		statuses []int
+	}{
+		{expect, []int{100, 408}},
+		{"GET /ping HTTP/1.1\r\nHost: edge\r\n\r\n" + expect, []int{200, 100, 408}},
+	} {
+		c, err := net.Dial("tcp", strings.TrimPrefix(te.url, "http://"))
 		if err != nil {
-			t.Fatalf("waiting for %d: %v", want, err)
+			t.Fatal(err)
 		}
-		resp.Body.Close()
-		if resp.StatusCode != want {
-			t.Fatalf("status %d, want %d", resp.StatusCode, want)
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(20 * time.Second))
+		fmt.Fprint(c, tc.requests) // and the body never comes
+		br := bufio.NewReader(c)
+		for _, want := range tc.statuses {
+			resp, err := http.ReadResponse(br, nil)
+			if err != nil {
+				t.Fatalf("%q: waiting for %d: %v", tc.requests, want, err)
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != want {
+				t.Fatalf("%q: status %d, want %d", tc.requests, resp.StatusCode, want)
+			}
 		}
 	}
 }
