@@ -332,13 +332,7 @@ func (c *conn) reader(yield func(int) bool) {
 		}
 	}
 	if err != nil && c.rerr == nil {
-		// A deadline, or the socket closed: RawRead names the operation
-		// "raw-read"; to its caller it is a read.
-		var oe *net.OpError
-		if errors.As(err, &oe) {
-			err = c.opError("read", oe.Err)
-		}
-		c.rerr = err
+		c.rerr = c.rawError("read", err)
 	}
 	if c.rerr == nil {
 		c.rerr = net.ErrClosed
@@ -347,6 +341,17 @@ func (c *conn) reader(yield func(int) bool) {
 
 func (c *conn) opError(op string, err error) error {
 	return &net.OpError{Op: op, Net: "tcp", Source: c.LocalAddr(), Addr: c.RemoteAddr(), Err: err}
+}
+
+// rawError names op an error of RawConn's (a deadline, or the socket
+// closed), which it names "raw-read" or "raw-write": to conn's caller it
+// is a read or a write.
+func (c *conn) rawError(op string, err error) error {
+	var oe *net.OpError
+	if errors.As(err, &oe) {
+		return c.opError(op, oe.Err)
+	}
+	return err
 }
 
 func (c *conn) Write(b []byte) (int, error) {
@@ -408,12 +413,7 @@ func (c *conn) send(a, b []byte) (int, error) {
 		} else if c.early(err, &c.wd, true) {
 			continue
 		} else {
-			// A deadline, or the socket closed: RawWrite names the
-			// operation "raw-write"; to its caller it is a write.
-			var oe *net.OpError
-			if errors.As(err, &oe) {
-				err = c.opError("write", oe.Err)
-			}
+			err = c.rawError("write", err)
 		}
 		c.vec = [2][]byte{}
 		return c.sent, err
