@@ -44,7 +44,12 @@ import (
 // TCP segments, the dearer part). conn holds a first write of up to
 // holdMax bytes and sends it with the next write in one writev, or alone
 // before the next read or on Close: fasthttp follows every answer with one
-// or the other.
+// or the other. Before the next read, the reader sends it from within its
+// RawConn.Read, which spares the RawConn.Write (its locks and its reset of
+// the poller) that would otherwise be made per request; only when the
+// socket will not take it all at once does Read send the rest as Write
+// does. This relies on fasthttp's use of a connection: Read and Write are
+// never called at once (Close may be, from any goroutine).
 //
 // Deadlines are the third. fasthttp, keeping ReadTimeout, WriteTimeout and
 // IdleTimeout itself, moves the socket's deadlines three times a request,
@@ -233,8 +238,8 @@ type conn struct {
 	closed bool
 
 	wmu   sync.Mutex
-	held  []byte
-	wrote bool // since the last Read
+	held  []byte // a first write: sent with the next, by the reader before it reads, or on Close
+	wrote bool   // since the last Read
 	werr  error
 	vec   [2][]byte          // what send has left to write
 	sent  int                // what it has written
@@ -243,6 +248,7 @@ type conn struct {
 
 	eagain int          // reads that found nothing, for tests
 	moved  atomic.Int32 // deadlines given the socket, for tests
+	rest   atomic.Int32 // sends the reader left to Read, for tests
 }
 
 func (c *conn) Read(p []byte) (int, error) {
@@ -251,7 +257,7 @@ func (c *conn) Read(p []byte) (int, error) {
 	}
 	c.rmu.Lock()
 	defer c.rmu.Unlock()
-	wrote, err := c.flush()
+	wrote, err := c.answered()
 	if err != nil {
 		return 0, err
 	}
@@ -271,13 +277,62 @@ func (c *conn) Read(p []byte) (int, error) {
 		due = c.reqStart.Load() + int64(c.t.read)
 	}
 	c.rd.due.Store(due)
-	n, ok := c.next()
-	c.p = nil
-	if !ok {
-		c.next, c.stop = nil, nil
-		return 0, c.rerr
+	for {
+		n, ok := c.next()
+		switch {
+		case !ok:
+			c.p = nil
+			c.next, c.stop = nil, nil
+			return 0, c.rerr
+		case n == sendRest:
+			// The reader could not send all that was held without waiting.
+			c.rest.Add(1)
+			if err := c.sendOut(); err != nil {
+				c.p = nil
+				return 0, err
+			}
+			continue
+		}
+		c.p = nil
+		return n, nil
 	}
-	return n, nil
+}
+
+// sendRest is what the reader yields when the socket would not take all
+// that was held: Read sends the rest, waiting as a Write does, and resumes
+// it.
+const sendRest = -1
+
+// answered reports whether anything was written since the last Read, and
+// the error of the last write.
+func (c *conn) answered() (bool, error) {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	wrote := c.wrote
+	c.wrote = false
+	return wrote, c.werr
+}
+
+// sendNow, on the reader, writes what Write held if the socket takes it
+// all at once. wmu is not held: Write is not called during a Read.
+func (c *conn) sendNow(fd uintptr) bool {
+	c.vec, c.sent, c.wfail = [2][]byte{c.held}, 0, nil
+	if !c.writeSome(fd) || c.wfail != nil {
+		return false
+	}
+	c.vec, c.held = [2][]byte{}, c.held[:0]
+	return true
+}
+
+// sendOut sends what sendNow could not, under the write deadline.
+func (c *conn) sendOut() error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if c.werr = c.wfail; c.werr == nil {
+		_, c.werr = c.send(c.vec[0], nil)
+	}
+	c.vec, c.held = [2][]byte{}, c.held[:0]
+	return c.werr
 }
 
 // due returns the deadline d from now, by the coarse clock; 0 if d is.
@@ -295,7 +350,15 @@ func (c *conn) due(d time.Duration) int64 {
 // passed while the answer was being made.
 func (c *conn) reader(yield func(int) bool) {
 	onReady := func(fd uintptr) bool {
+		wait := false // a fresh call reads at once
 		for {
+			if len(c.held) > 0 && !c.sendNow(fd) && !yield(sendRest) {
+				return true
+			}
+			if wait {
+				c.arm(&c.rd, false)
+				return false
+			}
 			n, err := read(fd, c.p)
 			switch {
 			case err == syscall.EINTR:
@@ -318,10 +381,8 @@ func (c *conn) reader(yield func(int) bool) {
 			if !yield(n) {
 				return true
 			}
-			if drained && c.wait {
-				c.arm(&c.rd, false)
-				return false
-			}
+			// Resumed by the next Read, which set c.p and c.wait.
+			wait = drained && c.wait
 		}
 	}
 	var err error
@@ -384,23 +445,14 @@ func (c *conn) Write(b []byte) (int, error) {
 	return len(b), nil
 }
 
-// flush sends what Write held, and reports whether anything was written
-// since it was last called.
-func (c *conn) flush() (wrote bool, err error) {
-	c.wmu.Lock()
-	defer c.wmu.Unlock()
-	return c.flushHeld()
-}
-
-// flushHeld is flush with wmu held.
-func (c *conn) flushHeld() (wrote bool, err error) {
-	wrote, c.wrote = c.wrote, false
+// flushHeld sends what Write held; wmu is held.
+func (c *conn) flushHeld() error {
 	if c.werr != nil || len(c.held) == 0 {
-		return wrote, c.werr
+		return c.werr
 	}
 	_, c.werr = c.send(c.held, nil)
 	c.held = c.held[:0]
-	return wrote, c.werr
+	return c.werr
 }
 
 // send writes a then b, under the write deadline; wmu is held.

@@ -190,6 +190,52 @@ func TestConnWritesArriveInOrder(t *testing.T) {
 	}
 }
 
+// Pipelined requests from a client that does not read its answers yet:
+// the reader sends each held answer before its read until the socket
+// takes no more; Read then sends the rest as a Write would, waiting, and
+// every answer reaches the client, whole and in order, once it reads.
+func TestConnSendsWhatTheSocketWouldNotTake(t *testing.T) {
+	sc, client := connPair(t)
+	sc.tcp.SetWriteBuffer(4096) // so that the socket fills after a few answers
+	const requests = 2000
+	if _, err := client.Write(bytes.Repeat([]byte("?"), requests)); err != nil {
+		t.Fatal(err)
+	}
+	var sent bytes.Buffer
+	answer := func(i int) []byte { // 6 to 4,095 bytes: held
+		return fmt.Appendf(nil, "%04d%s\n", i, strings.Repeat("a", i*997%holdMax))
+	}
+	for i := range requests {
+		sent.Write(answer(i))
+	}
+	served := make(chan error, 1)
+	go func() {
+		buf := make([]byte, 1)
+		for i := range requests {
+			if _, err := sc.Read(buf); err != nil {
+				served <- err
+				return
+			}
+			if _, err := sc.Write(answer(i)); err != nil { // held
+				served <- err
+				return
+			}
+		}
+		served <- sc.Close() // sends the last
+	}()
+	waitFor(t, "Read to send what the reader could not", func() bool { return sc.rest.Load() > 0 })
+	got, err := io.ReadAll(client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := <-served; err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, sent.Bytes()) {
+		t.Fatalf("received %d bytes, sent %d, or in another order", len(got), sent.Len())
+	}
+}
+
 func TestConnFlushesBeforeWaitingToRead(t *testing.T) {
 	sc, client := connPair(t)
 	go func() {
