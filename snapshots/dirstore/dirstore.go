@@ -15,7 +15,6 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"syscall"
 
 	"github.com/freshrepos/freshrepos/snapshots"
 )
@@ -100,11 +99,7 @@ func writeAtomic(p string, body []byte) error {
 // etag changes with every rename over the file: a rename brings a new
 // inode, and the modification time and size come with it.
 func etag(fi os.FileInfo) string {
-	var ino uint64
-	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-		ino = uint64(st.Ino)
-	}
-	return fmt.Sprintf(`"%x-%x-%x"`, ino, fi.ModTime().UnixNano(), fi.Size())
+	return fmt.Sprintf(`"%x-%x-%x"`, inode(fi), fi.ModTime().UnixNano(), fi.Size())
 }
 
 // Get implements snapshots.Store. The body is read from the descriptor that
