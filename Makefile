@@ -14,9 +14,10 @@ test:
 	./scripts/install-chromium.sh
 	./scripts/with-minio.sh $(MAKE) --no-print-directory fmt-check vet test-go
 
+# The second run covers the connections' raw system calls, which race
+# builds leave out.
 test-go:
 	$(GO) test -race -count=1 -timeout=12m ./...
-	# The connections' raw system calls, which race builds leave out.
 	$(GO) test -count=1 -run 'Conn|Timeout' ./edge/
 
 vet:
