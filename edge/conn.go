@@ -238,7 +238,7 @@ type conn struct {
 	closed bool
 
 	wmu   sync.Mutex
-	held  []byte // a first write: sent with the next, by the reader before it reads, or on Close
+	held  []byte // a first write: sent with the next, by the reader (and sendOut) before a read, or on Close
 	wrote bool   // since the last Read
 	werr  error
 	vec   [2][]byte          // what send has left to write
@@ -291,6 +291,9 @@ func (c *conn) Read(p []byte) (int, error) {
 				c.p = nil
 				return 0, err
 			}
+			if wrote { // the idle wait begins once the answer is out
+				c.rd.due.Store(c.due(c.t.idle))
+			}
 			continue
 		}
 		c.p = nil
@@ -313,8 +316,10 @@ func (c *conn) answered() (bool, error) {
 	return wrote, c.werr
 }
 
-// sendNow, on the reader, writes what Write held if the socket takes it
-// all at once. wmu is not held: Write is not called during a Read.
+// sendNow, on the reader, writes what Write held, as much as the socket
+// takes without waiting, and reports whether that was all of it; what is
+// left is in c.vec[0], for sendOut. wmu is not held: Write is not called
+// during a Read.
 func (c *conn) sendNow(fd uintptr) bool {
 	c.vec, c.sent, c.wfail = [2][]byte{c.held}, 0, nil
 	if !c.writeSome(fd) || c.wfail != nil {
@@ -345,7 +350,8 @@ func (c *conn) due(d time.Duration) int64 {
 
 // reader yields the length of each read into c.p, all within one RawRead
 // but when a deadline set earlier than due ends a wait: another RawRead
-// then goes on. Deadlines bind when it waits (net.Conn checks them as a
+// then goes on. Before each read or wait it sends what Write held; if the
+// socket will not take it all, it yields sendRest and Read sends the rest. Deadlines bind when it waits (net.Conn checks them as a
 // Read starts): bytes already in the socket are read even if the deadline
 // passed while the answer was being made.
 func (c *conn) reader(yield func(int) bool) {

@@ -4,6 +4,7 @@ package edge
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -81,6 +82,54 @@ func TestConnIdleTimeout(t *testing.T) {
 	// deadline ends a wait only once the system clock has passed it.
 	if now := systemNow(); now < before+int64(idle) {
 		t.Errorf("timed out %v before the idle timeout", time.Duration(before+int64(idle)-now))
+	}
+}
+
+// The idle wait begins once the answer is out, however long sending it
+// took: an answer the reader could not send at once (Read sent the rest,
+// waiting for a client slow to read) leaves the client its whole idle
+// timeout for the next request.
+func TestConnIdleTimeoutAfterASlowAnswer(t *testing.T) {
+	const idle = time.Second
+	sc, client := timedPair(t, time.Hour, time.Hour, idle)
+	sc.tcp.SetWriteBuffer(4096)
+	client.(*net.TCPConn).SetReadBuffer(4096)
+	io.WriteString(client, "ping\n")
+	if _, err := sc.Read(make([]byte, 100)); err != nil {
+		t.Fatal(err)
+	}
+	// Fill the socket, then hold an answer that cannot go out until the
+	// client reads.
+	filled := 0
+	if err := sc.rc.Write(func(fd uintptr) bool {
+		for {
+			v := [2][]byte{make([]byte, 4096)}
+			n, errno := writev(fd, &v)
+			if errno != 0 {
+				return true
+			}
+			filled += n
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	answer := bytes.Repeat([]byte("a"), 3000)
+	if _, err := sc.Write(answer); err != nil {
+		t.Fatal(err)
+	}
+	read := make(chan error, 1)
+	go func() {
+		_, err := sc.Read(make([]byte, 10))
+		read <- err
+	}()
+	waitFor(t, "Read to send what the reader could not", func() bool { return sc.rest.Load() > 0 })
+	time.Sleep(idle + idle/2) // the answer is held up longer than the idle timeout
+	if _, err := io.ReadFull(client, make([]byte, filled+len(answer))); err != nil {
+		t.Fatal(err)
+	}
+	client.Write([]byte("?")) // at once
+	if err := <-read; err != nil {
+		t.Fatalf("Read of the next request = %v: the idle timeout ran while the answer was sent", err)
 	}
 }
 
