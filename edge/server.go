@@ -9,16 +9,15 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
-	"net/http/pprof"
 	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/valyala/fasthttp"
 	"golang.org/x/sync/singleflight"
 
+	"github.com/freshrepos/freshrepos/ops"
 	"github.com/freshrepos/freshrepos/snapshots"
 )
 
@@ -154,7 +153,7 @@ func (s *Server) Serve(ctx context.Context, ln, metricsLn net.Listener) error {
 	var ms *http.Server
 	metricsServed := make(chan error, 1)
 	if metricsLn != nil {
-		ms = &http.Server{Handler: s.metricsHandler(), ReadHeaderTimeout: 10 * time.Second}
+		ms = &http.Server{Handler: ops.Handler(s.gatherer), ReadHeaderTimeout: 10 * time.Second}
 		go func() { metricsServed <- ms.Serve(metricsLn) }()
 	}
 	s.log.Info("edge: serving", "addr", ln.Addr().String(), "metrics", addrOf(metricsLn))
@@ -228,19 +227,6 @@ type fasthttpLogger struct{ l *slog.Logger }
 
 func (f fasthttpLogger) Printf(format string, args ...any) {
 	f.l.Warn("edge: fasthttp: " + fmt.Sprintf(format, args...))
-}
-
-// metricsHandler serves /metrics and the pprof handlers, on their own
-// listener: neither belongs on the public port.
-func (s *Server) metricsHandler() http.Handler {
-	mux := http.NewServeMux()
-	mux.Handle("/metrics", promhttp.HandlerFor(s.gatherer, promhttp.HandlerOpts{}))
-	mux.HandleFunc("/debug/pprof/", pprof.Index)
-	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
-	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
-	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-	return mux
 }
 
 // follow polls latest.json until ctx ends: every PollInterval, at once on
