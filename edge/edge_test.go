@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -414,6 +415,72 @@ func TestSnapshotLRU(t *testing.T) {
 	if st.gets.Load() == before {
 		t.Errorf("an evicted version was not read again")
 	}
+}
+
+// Versions asked for at once are loaded one at a time: a client naming
+// many costs one snapshot's memory more, not one per version.
+func TestVersionsLoadOneAtATime(t *testing.T) {
+	st := &holdingStore{Store: newStore(t), release: make(chan struct{}), stop: make(chan struct{})}
+	var versions []string
+	for i := range 4 {
+		versions = append(versions, publish(t, st, makeSnapshot(5, fmt.Sprint(i), t0.Add(time.Duration(i)*time.Minute))).Version)
+	}
+	te := startEdge(t, st, Config{}, true) // serving versions[3]
+	t.Cleanup(func() { close(st.stop) })   // before the edge stops, should the test fail
+	st.hold.Store(true)
+	done := make(chan string, 3)
+	for _, v := range versions[:3] {
+		go func() {
+			resp, err := client.Get(te.url + "/repos?snapshot=" + v)
+			if err != nil {
+				done <- err.Error()
+				return
+			}
+			resp.Body.Close()
+			done <- resp.Status
+		}()
+	}
+	// One load reads its snapshot while the other two wait for it.
+	waitFor(t, "one load reading and two waiting", func() bool {
+		return st.reading.Load() == 1 && te.versions.queued.Load() == 2
+	})
+	for range 3 {
+		st.release <- struct{}{}
+	}
+	for range 3 {
+		if status := <-done; status != "200 OK" {
+			t.Errorf("a version asked for: %s", status)
+		}
+	}
+	if p := st.peak.Load(); p != 1 {
+		t.Errorf("%d snapshots read at once, want 1", p)
+	}
+}
+
+// holdingStore holds every read of a snapshot's repositories, once hold
+// is set, until a value arrives on release or stop is closed; it counts
+// the reads in progress.
+type holdingStore struct {
+	snapshots.Store
+	hold          atomic.Bool
+	reading, peak atomic.Int64
+	release, stop chan struct{}
+}
+
+func (h *holdingStore) Get(ctx context.Context, key, ifNoneMatch string) (*snapshots.Object, error) {
+	if h.hold.Load() && strings.Contains(key, "/repos.json") {
+		n := h.reading.Add(1)
+		defer h.reading.Add(-1)
+		for p := h.peak.Load(); n > p && !h.peak.CompareAndSwap(p, n); p = h.peak.Load() {
+		}
+		select {
+		case <-h.release:
+		case <-h.stop:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	return h.Store.Get(ctx, key, ifNoneMatch)
 }
 
 func TestDownloads(t *testing.T) {

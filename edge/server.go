@@ -69,7 +69,7 @@ func New(cfg Config, st snapshots.Store) (*Server, error) {
 		cfg:         cfg,
 		store:       st,
 		log:         cfg.Logger,
-		versions:    &versions{max: cfg.SnapshotLRU},
+		versions:    newVersions(cfg.SnapshotLRU),
 		files:       newCache[file](int(numEncodings), cfg.CacheBytes),
 		intervalSec: max(1, int64(cfg.PublishInterval/time.Second)),
 		notify:      make(chan struct{}, 1),

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -20,12 +21,37 @@ var errNoVersion = errors.New("edge: no such snapshot version")
 
 // versions keeps the editions of versions other than the current one,
 // most recently used first, for ?snapshot=.
+//
+// Loading one holds a whole snapshot while its edition is built, at a
+// core's work for as long as that takes: so versions are loaded one at a
+// time (slot), and a client that asks for many at once costs one more
+// snapshot's memory, not one per version it names.
 type versions struct {
 	mu     sync.Mutex
 	list   []*edition
 	max    int
 	flight singleflight.Group
+	slot   chan struct{}
+	queued atomic.Int32 // loads waiting for the slot, for tests
 }
+
+func newVersions(n int) *versions {
+	return &versions{max: n, slot: make(chan struct{}, 1)}
+}
+
+// acquire waits for the loading slot; release gives it back.
+func (v *versions) acquire(ctx context.Context) error {
+	v.queued.Add(1)
+	defer v.queued.Add(-1)
+	select {
+	case v.slot <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("edge: waiting for another version's load: %w", ctx.Err())
+	}
+}
+
+func (v *versions) release() { <-v.slot }
 
 // get returns the edition of version, if kept, and marks it used.
 func (v *versions) get(version []byte) *edition {
@@ -155,6 +181,10 @@ func (s *Server) loadEdition(v string) (*edition, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := s.versions.acquire(ctx); err != nil {
+		return nil, err
+	}
+	defer s.versions.release()
 	snap, err := loadSnapshot(ctx, s.store, m)
 	if err != nil {
 		return nil, err
