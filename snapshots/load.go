@@ -14,7 +14,8 @@ import (
 	"github.com/klauspost/compress/zstd"
 )
 
-// ErrCorrupt marks a version whose stored bytes do not match its manifest.
+// ErrCorrupt marks a version whose stored bytes do not match its manifest,
+// or a manifest (latest.json included) that cannot be read at all.
 // Versions never change, so retrying it is pointless until latest.json
 // moves on; any other load error may be passing and is worth a retry.
 var ErrCorrupt = errors.New("snapshots: corrupt snapshot")

@@ -176,8 +176,10 @@ func Publish(ctx context.Context, st Store, s *Snapshot) (m Manifest, published 
 	if err != nil {
 		return Manifest{}, false, err
 	}
+	// A latest.json that cannot be read (truncated, say) is replaced, as
+	// if there were none: only a publication can repair it.
 	cur, err := readLatest(ctx, st)
-	if err != nil && !errors.Is(err, ErrNotFound) {
+	if err != nil && !errors.Is(err, ErrNotFound) && !errors.Is(err, ErrCorrupt) {
 		return Manifest{}, false, fmt.Errorf("publish: read latest: %w", err)
 	}
 	if err == nil && cur.ContentSHA256 == digest {
@@ -216,16 +218,19 @@ func readLatest(ctx context.Context, st Store) (*Manifest, error) {
 	return decodeManifest(obj.Body)
 }
 
+// decodeManifest reads a manifest. One that is not JSON, or names no valid
+// version, is corrupt; one of another schema version is not: it may be a
+// newer publisher's, and is not ours to overwrite.
 func decodeManifest(b []byte) (*Manifest, error) {
 	var m Manifest
 	if err := json.Unmarshal(b, &m); err != nil {
-		return nil, fmt.Errorf("decode manifest: %w", err)
+		return nil, fmt.Errorf("%w: decode manifest: %v", ErrCorrupt, err)
 	}
 	if m.SchemaVersion != SchemaVersion {
 		return nil, fmt.Errorf("manifest: schema_version %d, want %d", m.SchemaVersion, SchemaVersion)
 	}
 	if !ValidVersion(m.Version) {
-		return nil, fmt.Errorf("manifest: bad version %q", m.Version)
+		return nil, fmt.Errorf("%w: manifest: bad version %q", ErrCorrupt, m.Version)
 	}
 	return &m, nil
 }

@@ -241,6 +241,51 @@ func TestUnchangedSnapshotIsNotRepublished(t *testing.T) {
 	}
 }
 
+// A latest.json that cannot be read is corrupt, and the next publication
+// replaces it: only a publication can repair it. One of another schema
+// version is left alone: it may be a newer publisher's.
+func TestUnreadableLatestIsReplaced(t *testing.T) {
+	ctx := context.Background()
+	st, _ := newStore(t)
+	m1, _, err := snapshots.Publish(ctx, st, makeSnapshot(10, "x", t0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	whole, err := st.Get(ctx, snapshots.LatestKey, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, body := range [][]byte{whole.Body[:len(whole.Body)/2], []byte(`{"schema_version":1,"version":"../x"}`)} {
+		if err := st.Put(ctx, snapshots.LatestKey, body, snapshots.Meta{}); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := snapshots.Latest(ctx, st, ""); !errors.Is(err, snapshots.ErrCorrupt) {
+			t.Errorf("latest.json %.40q: %v, want ErrCorrupt", body, err)
+		}
+		// The same repositories: published again all the same.
+		m, published, err := snapshots.Publish(ctx, st, makeSnapshot(10, "x", t0.Add(time.Minute)))
+		if err != nil || !published {
+			t.Fatalf("publish over %.40q: published=%v %v", body, published, err)
+		}
+		if got, _, err := snapshots.Latest(ctx, st, ""); err != nil || got.Version != m.Version || m.Version == m1.Version {
+			t.Errorf("latest.json names %v (%v), want %s", got, err, m.Version)
+		}
+	}
+	newer := bytes.Replace(whole.Body, []byte(`"schema_version":1`), []byte(`"schema_version":2`), 1)
+	if bytes.Equal(newer, whole.Body) {
+		t.Fatal("the manifest has no schema_version 1 to replace")
+	}
+	if err := st.Put(ctx, snapshots.LatestKey, newer, snapshots.Meta{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := snapshots.Publish(ctx, st, makeSnapshot(10, "z", t0.Add(2*time.Minute))); err == nil || errors.Is(err, snapshots.ErrCorrupt) {
+		t.Errorf("publish over a newer schema's latest.json: %v, want an error, not ErrCorrupt", err)
+	}
+	if got, _ := st.Get(ctx, snapshots.LatestKey, ""); !bytes.Equal(got.Body, newer) {
+		t.Error("a newer schema's latest.json was overwritten")
+	}
+}
+
 func TestPruneKeepsNewestAndLatest(t *testing.T) {
 	ctx := context.Background()
 	st, _ := newStore(t)
