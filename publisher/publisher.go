@@ -53,6 +53,7 @@ type RunStats struct {
 	CarriedOver     int
 	Pending         int
 	Unavailable     int
+	LeftOut         int // new repositories whose details could not be had (since)
 	Window          time.Duration
 	CoreRemaining   int
 	CoreReset       time.Time
@@ -100,11 +101,11 @@ func (p *Publisher) Run(ctx context.Context) (RunStats, error) {
 	p.metrics.observe(stats, err)
 	log := p.cfg.Logger.With("duration", stats.Duration.Round(time.Millisecond).String(), "search_calls", stats.SearchCalls,
 		"core_calls", stats.CoreCalls, "not_modified", stats.NotModified, "carried_over", stats.CarriedOver,
-		"pending", stats.Pending, "unavailable", stats.Unavailable, "rate_limit_remaining", stats.CoreRemaining,
+		"pending", stats.Pending, "unavailable", stats.Unavailable, "left_out", stats.LeftOut, "rate_limit_remaining", stats.CoreRemaining,
 		"rate_limit_reset", stats.CoreReset.UTC().Format(time.RFC3339))
 	if err != nil {
 		var ue *url.Error
-		if errors.As(err, &ue) {
+		if errors.As(err, &ue) && sameHost(ue.URL, p.cfg.APIURL) {
 			log.Error("GitHub cannot be reached; retrying on schedule, and whatever was last published keeps being served",
 				"github_api_url", redactURL(p.cfg.APIURL), "schedule", p.cfg.Schedule, "err", err)
 		} else {
@@ -125,7 +126,13 @@ func (r *run) do(ctx context.Context) (RunStats, error) {
 		return r.stats, err
 	}
 	// Free: /rate_limit spends nothing, and tells both budgets up front.
-	if limits, _, err := p.gh.RateLimit.Get(ctx); err == nil && limits != nil {
+	// Its answer is not needed, so it is not retried; but it is bounded
+	// like every call, or a GitHub that never answers would hold the run,
+	// and every scheduled run after it, for ever.
+	rctx, cancel := context.WithTimeout(ctx, p.cfg.FetchTimeout)
+	limits, _, lerr := p.gh.RateLimit.Get(rctx)
+	cancel()
+	if lerr == nil && limits != nil {
 		if limits.Core != nil {
 			r.core.observe(*limits.Core)
 		}
@@ -213,20 +220,21 @@ func (p *Publisher) loadPrevious(ctx context.Context) error {
 		p.state = st
 	}
 	if p.prev == nil {
+		// A previous snapshot that will never load (corrupt) only costs
+		// calls: this run starts from nothing, and its publication replaces
+		// it. One the store could not give this time is worth waiting for:
+		// without it, languages known before would be published as pending.
 		m, _, err := snapshots.Latest(ctx, p.store, "")
+		if err == nil {
+			p.prev, err = snapshots.Load(ctx, p.store, m)
+		}
 		switch {
 		case errors.Is(err, snapshots.ErrNotFound):
-			return nil
-		case err != nil:
-			return fmt.Errorf("read latest.json: %w", err)
-		}
-		s, err := snapshots.Load(ctx, p.store, m)
-		if err != nil {
-			// A previous snapshot we cannot read only costs calls.
+		case errors.Is(err, snapshots.ErrCorrupt):
 			p.cfg.Logger.Warn("previous snapshot unreadable; fetching every repository's languages", "err", err)
-			return nil
+		case err != nil:
+			return fmt.Errorf("read the previous snapshot: %w", err)
 		}
-		p.prev = s
 	}
 	return nil
 }
@@ -342,7 +350,7 @@ func (r *run) fetchLanguages(ctx context.Context, repos []snapshots.Repository) 
 			for j := range jobs {
 				repo := &repos[j.i]
 				var langs map[string]int
-				out, resp, _ := r.call(ctx, &r.core, func(ctx context.Context) (*github.Response, error) {
+				out, resp, err := r.call(ctx, &r.core, func(ctx context.Context) (*github.Response, error) {
 					r.calls.Add(1)
 					req, err := p.gh.NewRequest(http.MethodGet, "repos/"+url.PathEscape(repo.Owner)+"/"+url.PathEscape(repo.Repository)+"/languages", nil)
 					if err != nil {
@@ -376,6 +384,11 @@ func (r *run) fetchLanguages(ctx context.Context, repos []snapshots.Repository) 
 					if j.old != nil {
 						repo.Languages = j.old.Languages
 					}
+					// A spent budget is the run's news, not each repository's.
+					if !errors.Is(err, errBudget) && ctx.Err() == nil {
+						p.cfg.Logger.Warn("languages not fetched; pending until next run",
+							"repository", repo.Owner+"/"+repo.Repository, "err", err)
+					}
 				}
 			}
 		}()
@@ -397,6 +410,17 @@ func sortNewest(repos []snapshots.Repository) {
 		}
 		return a.ID > b.ID
 	})
+}
+
+// sameHost reports whether URLs a and b name the same host: a request to
+// GitHub, and not to the store, failed.
+func sameHost(a, b string) bool {
+	ua, err := url.Parse(a)
+	if err != nil {
+		return false
+	}
+	ub, err := url.Parse(b)
+	return err == nil && ua.Host == ub.Host
 }
 
 // redactURL drops credentials a URL might carry before it is published.

@@ -35,14 +35,15 @@ func (r *run) newestSearch(ctx context.Context) ([]snapshots.Repository, string,
 			q += " fork:true"
 		}
 		q += " created:>=" + now.Add(-window).Truncate(time.Second).Format(time.RFC3339)
-		items, total, err := r.searchAll(ctx, q)
+		last := attempt >= 8
+		narrowable := window > time.Second && !last
+		items, total, err := r.searchAll(ctx, q, narrowable)
 		if err != nil {
 			return nil, q, err
 		}
 		r.stats.Window = window
-		last := attempt >= 8
 		switch {
-		case total > searchCap && window > time.Second && !last:
+		case total > searchCap && narrowable:
 			// Not everything came back: narrow so that about half the cap fits.
 			window = max(time.Second, time.Duration(float64(window)*float64(searchCap)/2/float64(total)))
 			continue
@@ -53,6 +54,12 @@ func (r *run) newestSearch(ctx context.Context) ([]snapshots.Repository, string,
 			}
 			window = min(p.cfg.MaxWindow, time.Duration(float64(window)*grow))
 			continue
+		}
+		if total == 0 || len(items) == 0 {
+			// GitHub creates repositories every second: none in the widest
+			// window is GitHub failing, and publishing it would replace the
+			// last good snapshot with an empty one. Nor is the window kept.
+			return nil, q, fmt.Errorf("search %q found no repositories (total_count %d); not publishing an empty snapshot", q, total)
 		}
 		// Aim next time for about twice N, within the cap.
 		target := math.Min(float64(2*n), searchCap/2)
@@ -78,8 +85,11 @@ func (r *run) newestSearch(ctx context.Context) ([]snapshots.Repository, string,
 	}
 }
 
-// searchAll pages through every result of one query.
-func (r *run) searchAll(ctx context.Context, q string) ([]*github.Repository, int, error) {
+// searchAll pages through every result of one query. With narrowable, it
+// stops after the first page when total_count is over the cap: the caller
+// will narrow the window, and the pages it would skip cost search calls
+// (ten a minute without a token).
+func (r *run) searchAll(ctx context.Context, q string, narrowable bool) ([]*github.Repository, int, error) {
 	var items []*github.Repository
 	total := 0
 	opts := &github.SearchOptions{ListOptions: github.ListOptions{PerPage: 100, Page: 1}}
@@ -100,7 +110,7 @@ func (r *run) searchAll(ctx context.Context, q string) ([]*github.Repository, in
 		}
 		total = res.GetTotal()
 		items = append(items, res.Repositories...)
-		if resp.NextPage == 0 || len(items) >= min(total, searchCap) || len(res.Repositories) == 0 {
+		if resp.NextPage == 0 || len(items) >= min(total, searchCap) || len(res.Repositories) == 0 || narrowable && total > searchCap {
 			return items, total, nil
 		}
 		opts.Page = resp.NextPage
@@ -171,8 +181,17 @@ func (r *run) newestSince(ctx context.Context) ([]snapshots.Repository, error) {
 			old := *prev[m.GetID()]
 			repos = append(repos, old)
 		default:
-			return nil, fmt.Errorf("details of %s: %v", m.GetFullName(), err)
+			// New, and its details could not be had (the budget is spent,
+			// or GitHub kept failing): left out until a run can fetch them,
+			// rather than holding back the whole publication.
+			r.stats.LeftOut++
+			if !errors.Is(err, errBudget) {
+				p.cfg.Logger.Warn("repository details not fetched; left out of this snapshot", "repository", m.GetFullName(), "err", err)
+			}
 		}
+	}
+	if len(repos) == 0 {
+		return nil, fmt.Errorf("details of none of the %d newest repositories could be fetched; not publishing an empty snapshot", len(cands))
 	}
 	sortNewest(repos)
 	return repos, nil
