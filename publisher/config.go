@@ -2,6 +2,7 @@ package publisher
 
 import (
 	"flag"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"os"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/robfig/cron/v3"
 )
 
 // Config holds the publisher's settings. RegisterFlags gives each a flag
@@ -38,23 +40,56 @@ type Config struct {
 	// OnPublish, when set, is called after each publication: freshrepos
 	// serve uses it to tell its edge at once.
 	OnPublish func()
+
+	envErr error // an environment variable RegisterFlags could not parse
 }
 
-// RegisterFlags registers the publisher's flags on fs.
+// RegisterFlags registers the publisher's flags on fs, each defaulting to
+// its environment variable when that is set. An environment variable that
+// does not parse makes Validate fail, rather than silently meaning its
+// default.
 func (c *Config) RegisterFlags(fs *flag.FlagSet) {
-	fs.StringVar(&c.APIURL, "github-api-url", env("GITHUB_API_URL", "https://api.github.com/"), "GitHub REST API base URL (GitHub, GitHub Enterprise or the fake) [GITHUB_API_URL]")
+	env := envReader{}
+	fs.StringVar(&c.APIURL, "github-api-url", env.str("GITHUB_API_URL", "https://api.github.com/"), "GitHub REST API base URL (GitHub, GitHub Enterprise or the fake) [GITHUB_API_URL]")
 	c.Token = os.Getenv("GITHUB_TOKEN") // from the environment only: a flag would show in ps
-	fs.IntVar(&c.RepoCount, "repo-count", envInt("REPO_COUNT", 100), "how many of the newest repositories to publish [REPO_COUNT]")
-	fs.StringVar(&c.Strategy, "source-strategy", env("SOURCE_STRATEGY", "search"), `"search" (created:>= windows) or "since" (the /repositories frontier) [SOURCE_STRATEGY]`)
-	fs.BoolVar(&c.ExcludeForks, "exclude-forks", envBool("EXCLUDE_FORKS", false), "leave forks out [EXCLUDE_FORKS]")
-	fs.IntVar(&c.Concurrency, "language-concurrency", envInt("LANGUAGE_CONCURRENCY", 8), "languages requests in flight at once [LANGUAGE_CONCURRENCY]")
-	fs.DurationVar(&c.FetchTimeout, "fetch-timeout", envDuration("FETCH_TIMEOUT", 10*time.Second), "time limit of one GitHub call [FETCH_TIMEOUT]")
-	fs.IntVar(&c.MaxRetries, "max-retries", envInt("MAX_RETRIES", 4), "retries of one call after 5xx, time-outs and broken bodies [MAX_RETRIES]")
-	fs.IntVar(&c.RateLimitReserve, "rate-limit-reserve", envInt("RATE_LIMIT_RESERVE", 5), "core calls of the hourly budget never spent [RATE_LIMIT_RESERVE]")
-	fs.StringVar(&c.Schedule, "schedule", env("PUBLISH_SCHEDULE", "@every 2m"), "when to publish, a cron spec [PUBLISH_SCHEDULE]")
-	fs.IntVar(&c.Retention, "retention", envInt("RETENTION", 20), "snapshot versions kept in the store [RETENTION]")
-	fs.DurationVar(&c.InitialWindow, "search-window", envDuration("SEARCH_WINDOW", 2*time.Minute), "first created:>= window of the search strategy; later runs adapt it [SEARCH_WINDOW]")
-	fs.DurationVar(&c.MaxWindow, "search-max-window", envDuration("SEARCH_MAX_WINDOW", 30*24*time.Hour), "widest created:>= window [SEARCH_MAX_WINDOW]")
+	fs.IntVar(&c.RepoCount, "repo-count", env.int("REPO_COUNT", 100), "how many of the newest repositories to publish [REPO_COUNT]")
+	fs.StringVar(&c.Strategy, "source-strategy", env.str("SOURCE_STRATEGY", "search"), `"search" (created:>= windows) or "since" (the /repositories frontier) [SOURCE_STRATEGY]`)
+	fs.BoolVar(&c.ExcludeForks, "exclude-forks", env.bool("EXCLUDE_FORKS", false), "leave forks out [EXCLUDE_FORKS]")
+	fs.IntVar(&c.Concurrency, "language-concurrency", env.int("LANGUAGE_CONCURRENCY", 8), "languages requests in flight at once [LANGUAGE_CONCURRENCY]")
+	fs.DurationVar(&c.FetchTimeout, "fetch-timeout", env.dur("FETCH_TIMEOUT", 10*time.Second), "time limit of one GitHub call [FETCH_TIMEOUT]")
+	fs.IntVar(&c.MaxRetries, "max-retries", env.int("MAX_RETRIES", 4), "retries of one call after 5xx, time-outs and broken bodies [MAX_RETRIES]")
+	fs.IntVar(&c.RateLimitReserve, "rate-limit-reserve", env.int("RATE_LIMIT_RESERVE", 5), "core calls of the hourly budget never spent [RATE_LIMIT_RESERVE]")
+	fs.StringVar(&c.Schedule, "schedule", env.str("PUBLISH_SCHEDULE", "@every 2m"), "when to publish, a cron spec [PUBLISH_SCHEDULE]")
+	fs.IntVar(&c.Retention, "retention", env.int("RETENTION", 20), "snapshot versions kept in the store [RETENTION]")
+	fs.DurationVar(&c.InitialWindow, "search-window", env.dur("SEARCH_WINDOW", 2*time.Minute), "first created:>= window of the search strategy; later runs adapt it [SEARCH_WINDOW]")
+	fs.DurationVar(&c.MaxWindow, "search-max-window", env.dur("SEARCH_MAX_WINDOW", 30*24*time.Hour), "widest created:>= window [SEARCH_MAX_WINDOW]")
+	c.envErr = env.err
+}
+
+// Validate reports what RegisterFlags could not parse and a schedule that
+// does not parse, so that a command fails at start-up, before it publishes
+// or serves anything, rather than when the schedule is first needed. An
+// empty Schedule is valid: it means the default.
+func (c *Config) Validate() error {
+	if c.envErr != nil {
+		return c.envErr
+	}
+	if c.Schedule != "" {
+		if _, err := parseSchedule(c.Schedule); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// parseSchedule parses a PUBLISH_SCHEDULE as Serve runs it, its error
+// naming the variable and the flag, since either may have set it.
+func parseSchedule(spec string) (cron.Schedule, error) {
+	s, err := cron.ParseStandard(spec)
+	if err != nil {
+		return nil, fmt.Errorf("PUBLISH_SCHEDULE (--schedule) %q: %w", spec, err)
+	}
+	return s, nil
 }
 
 func (c *Config) setDefaults() {
@@ -105,30 +140,59 @@ func (c *Config) setDefaults() {
 	}
 }
 
-func env(name, def string) string {
+// envReader reads defaults from the environment, keeping the first error:
+// the same rules and message as the edge's, whose variables sit beside
+// these in one deployment. An empty variable means its default.
+type envReader struct{ err error }
+
+func (e *envReader) fail(name, v string, err error) {
+	if e.err == nil {
+		e.err = fmt.Errorf("publisher: environment variable %s=%q: %v", name, v, err)
+	}
+}
+
+func (e *envReader) str(name, def string) string {
 	if v, ok := os.LookupEnv(name); ok {
 		return v
 	}
 	return def
 }
 
-func envInt(name string, def int) int {
-	if n, err := strconv.Atoi(os.Getenv(name)); err == nil {
-		return n
+func (e *envReader) int(name string, def int) int {
+	v := os.Getenv(name)
+	if v == "" {
+		return def
 	}
-	return def
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		e.fail(name, v, err)
+		return def
+	}
+	return n
 }
 
-func envBool(name string, def bool) bool {
-	if b, err := strconv.ParseBool(os.Getenv(name)); err == nil {
-		return b
+func (e *envReader) bool(name string, def bool) bool {
+	v := os.Getenv(name)
+	if v == "" {
+		return def
 	}
-	return def
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		e.fail(name, v, err)
+		return def
+	}
+	return b
 }
 
-func envDuration(name string, def time.Duration) time.Duration {
-	if d, err := time.ParseDuration(os.Getenv(name)); err == nil {
-		return d
+func (e *envReader) dur(name string, def time.Duration) time.Duration {
+	v := os.Getenv(name)
+	if v == "" {
+		return def
 	}
-	return def
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		e.fail(name, v, err)
+		return def
+	}
+	return d
 }

@@ -64,6 +64,9 @@ type RunStats struct {
 
 // New returns a Publisher over st.
 func New(cfg Config, st snapshots.Store) (*Publisher, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
 	cfg.setDefaults()
 	if cfg.Strategy != "search" && cfg.Strategy != "since" {
 		return nil, fmt.Errorf("SOURCE_STRATEGY %q: want search or since", cfg.Strategy)

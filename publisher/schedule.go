@@ -2,7 +2,6 @@ package publisher
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 
 	"github.com/robfig/cron/v3"
@@ -13,9 +12,9 @@ import (
 // A run that would overlap the one before is skipped, and a panic in a run
 // is logged and survived, so one bad run never stops the schedule.
 func (p *Publisher) Serve(ctx context.Context) error {
-	sched, err := cron.ParseStandard(p.cfg.Schedule)
+	sched, err := parseSchedule(p.cfg.Schedule) // for callers that skipped Config.Validate
 	if err != nil {
-		return fmt.Errorf("PUBLISH_SCHEDULE %q: %w", p.cfg.Schedule, err)
+		return err
 	}
 	p.warnAnonymous()
 	logger := cron.PrintfLogger(slog.NewLogLogger(p.cfg.Logger.Handler(), slog.LevelWarn))
@@ -25,9 +24,16 @@ func (p *Publisher) Serve(ctx context.Context) error {
 	c := cron.New(cron.WithLogger(logger))
 	c.Schedule(sched, job)
 	c.Start()
-	go job.Run()
+	// The run at start is not cron's, so c.Stop does not wait for it; first
+	// does, so that when Serve returns no run of its is left behind.
+	first := make(chan struct{})
+	go func() {
+		defer close(first)
+		job.Run()
+	}()
 	<-ctx.Done()
 	<-c.Stop().Done()
+	<-first
 	p.mu.Lock() // a run started by hand holds it until it returns
 	p.mu.Unlock()
 	return nil

@@ -7,6 +7,8 @@ import (
 	"net"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/freshrepos/freshrepos/edge"
 	"github.com/freshrepos/freshrepos/publisher"
 	"github.com/freshrepos/freshrepos/publisher/fakegithub"
@@ -45,17 +47,21 @@ func runServe(ctx context.Context, args []string, logger *slog.Logger) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	if *demo {
+		pcfg.Token, pcfg.Schedule = "demo", "@every 10s"
+		ecfg.PublishInterval = 10 * time.Second
+	}
+	if err := pcfg.Validate(); err != nil {
+		return err
+	}
 	st, err := openStore(ctx, *store)
 	if err != nil {
 		return err
 	}
 	if *demo {
-		url, err := startDemoGitHub(ctx, logger)
-		if err != nil {
+		if pcfg.APIURL, err = startDemoGitHub(ctx, logger); err != nil {
 			return err
 		}
-		pcfg.APIURL, pcfg.Token, pcfg.Schedule = url, "demo", "@every 10s"
-		ecfg.PublishInterval = 10 * time.Second
 	}
 	reg := newRegistry()
 	ecfg.Logger, ecfg.Registry = logger.With("component", "edge"), reg
@@ -68,13 +74,15 @@ func runServe(ctx context.Context, args []string, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	errc := make(chan error, 1)
-	go func() { errc <- pub.Serve(ctx) }()
-	err = srv.Run(ctx)
-	if perr := <-errc; err == nil {
-		err = perr
-	}
-	return err
+	// Either half returning stops the other: a serve whose edge cannot
+	// listen must not go on publishing unseen, nor an edge go on serving
+	// what no publisher refreshes. The first error is the one returned.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var g errgroup.Group
+	g.Go(func() error { defer cancel(); return pub.Serve(ctx) })
+	g.Go(func() error { defer cancel(); return srv.Run(ctx) })
+	return g.Wait()
 }
 
 // startDemoGitHub serves the fake GitHub in synthetic mode on a loopback

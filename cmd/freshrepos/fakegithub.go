@@ -33,8 +33,12 @@ func runFakeGitHub(ctx context.Context, args []string, logger *slog.Logger) erro
 }
 
 // serveHTTP serves h on ln until ctx is done, then shuts down gracefully.
+// Requests' contexts are ctx, so they end when shutdown begins: a request
+// the fake holds open (--fault-hang) waits on its context, and would
+// otherwise hold Shutdown until its time-out.
 func serveHTTP(ctx context.Context, ln net.Listener, h http.Handler) error {
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second,
+		BaseContext: func(net.Listener) context.Context { return ctx }}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {

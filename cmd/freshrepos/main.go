@@ -139,6 +139,9 @@ func runPublish(ctx context.Context, args []string, logger *slog.Logger) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
 	st, err := openStore(ctx, *store)
 	if err != nil {
 		return err

@@ -1,0 +1,71 @@
+package publisher
+
+import (
+	"flag"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestRegisterFlagsReadsEnvironment(t *testing.T) {
+	t.Setenv("REPO_COUNT", "7")
+	t.Setenv("EXCLUDE_FORKS", "true")
+	t.Setenv("FETCH_TIMEOUT", "3s")
+	t.Setenv("PUBLISH_SCHEDULE", "*/5 * * * *")
+	t.Setenv("SEARCH_WINDOW", "") // empty means the default
+	var c Config
+	fs := flag.NewFlagSet("publish", flag.ContinueOnError)
+	c.RegisterFlags(fs)
+	if err := fs.Parse([]string{"-retention=3"}); err != nil {
+		t.Fatal(err)
+	}
+	if c.RepoCount != 7 || !c.ExcludeForks || c.FetchTimeout != 3*time.Second || c.Schedule != "*/5 * * * *" ||
+		c.InitialWindow != 2*time.Minute || c.Retention != 3 {
+		t.Errorf("config %+v", c)
+	}
+	if err := c.Validate(); err != nil {
+		t.Errorf("Validate: %v", err)
+	}
+}
+
+// TestBadEnvironmentFailsValidate: a malformed variable is refused, as the
+// edge refuses its own, rather than silently meaning its default; and a
+// flag given as well does not hide it.
+func TestBadEnvironmentFailsValidate(t *testing.T) {
+	for name, value := range map[string]string{
+		"EXCLUDE_FORKS": "yes", "FETCH_TIMEOUT": "30", "REPO_COUNT": "ten", "SEARCH_MAX_WINDOW": "a month",
+		"PUBLISH_SCHEDULE": "every 2 minutes",
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Setenv(name, value)
+			var c Config
+			fs := flag.NewFlagSet("publish", flag.ContinueOnError)
+			c.RegisterFlags(fs)
+			if err := fs.Parse([]string{"-repo-count=5"}); err != nil {
+				t.Fatal(err)
+			}
+			if err := c.Validate(); err == nil || !strings.Contains(err.Error(), name) || !strings.Contains(err.Error(), value) {
+				t.Errorf("Validate: %v, want an error naming %s and %q", err, name, value)
+			}
+		})
+	}
+}
+
+func TestValidateSchedule(t *testing.T) {
+	for spec, ok := range map[string]bool{
+		"":                true, // the default
+		"@every 2m":       true,
+		"*/2 * * * *":     true,
+		"every 2 minutes": false,
+		"* * * * * *":     false, // seconds are not a field of the standard parser Serve uses
+		"@every":          false,
+	} {
+		err := (&Config{Schedule: spec}).Validate()
+		if (err == nil) != ok {
+			t.Errorf("Validate(Schedule %q) = %v", spec, err)
+		}
+		if err != nil && (!strings.Contains(err.Error(), "PUBLISH_SCHEDULE") || !strings.Contains(err.Error(), "--schedule")) {
+			t.Errorf("Validate(Schedule %q) = %v, want it to name PUBLISH_SCHEDULE and --schedule", spec, err)
+		}
+	}
+}
