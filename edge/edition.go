@@ -179,6 +179,12 @@ func (e *edition) lookup(k kind, enc encoding, rawQuery []byte) *representation 
 // is cached, and caches it under the raw query it came as too, so that the
 // next identical request is a lookup. Concurrent misses for one canonical
 // query compute it once.
+//
+// A recipe is cached under its canonical query only: what it holds grows
+// when its answer is compressed whole, and the cache charges that growth
+// to the one entry. Under other keys as well it would outlive that entry's
+// eviction uncharged, and the cache's bound would not bound memory. A
+// large answer is worth a parse of its query to find.
 func (e *edition) answer(k kind, enc encoding, rawQuery []byte, q *filters.Query) (*representation, error) {
 	canon := canonical(k, q)
 	var rep *representation
@@ -192,7 +198,7 @@ func (e *edition) answer(k kind, enc encoding, rawQuery []byte, q *filters.Query
 		}
 		size = len(rep.body)
 	}
-	if string(rawQuery) != canon {
+	if string(rawQuery) != canon && rep.recipe == nil {
 		e.cache.put(slot(k, enc), string(rawQuery), rep, size)
 	}
 	return rep, nil

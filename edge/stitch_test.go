@@ -2,6 +2,7 @@ package edge
 
 import (
 	"bytes"
+	"context"
 	"hash/crc32"
 	"io"
 	"iter"
@@ -435,5 +436,62 @@ func TestRecipeWriteDoesNotAllocate(t *testing.T) {
 		if allocs := testing.AllocsPerRun(100, func() { r.write(&resp) }); allocs != 0 {
 			t.Errorf("%s: %v allocations per write", encodingNames[enc], allocs)
 		}
+	}
+}
+
+// What the cache's entries hold stays within its bound, large answers kept
+// as recipes included, once compressed whole, and however the clients
+// spell their queries.
+func TestRecipesStayWithinTheCacheBound(t *testing.T) {
+	const limit = 256 << 10
+	st := newStore(t)
+	m := publish(t, st, makeSnapshot(2000, "a", t0))
+	l, err := loadSnapshot(context.Background(), st, &m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := newEdition(&m, l, limit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw := func(i int) string { return "order=desc&offset=" + strconv.Itoa(i+1) } // not the canonical form
+	for i := range 100 {
+		q, p := filters.Parse(args(t, raw(i)))
+		if p != nil {
+			t.Fatal(string(p.JSON()))
+		}
+		rep, err := e.answer(kindRepos, encGzip, []byte(raw(i)), q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.recipe == nil {
+			t.Fatalf("%s: not kept as a recipe", raw(i))
+		}
+		waitFor(t, "the answer compressed whole", func() bool { return rep.resolve() != rep })
+		for j := range i + 1 { // clients ask again as they asked before
+			e.lookup(kindRepos, encGzip, []byte(raw(j)))
+		}
+	}
+	e.cache.mu.RLock()
+	defer e.cache.mu.RUnlock()
+	held, seen := 0, map[*representation]bool{}
+	for _, m := range e.cache.maps {
+		for _, en := range m {
+			r := en.val
+			if seen[r] {
+				continue
+			}
+			seen[r] = true
+			held += len(r.body)
+			if r.recipe != nil {
+				held += r.recipe.cost()
+				if b := r.recipe.better.Load(); b != nil {
+					held += len(b.body)
+				}
+			}
+		}
+	}
+	if held > limit {
+		t.Errorf("the cache's entries hold %d bytes, more than its bound of %d (charged %d)", held, limit, e.cache.used)
 	}
 }
