@@ -543,7 +543,7 @@ func TestLatestManifest(t *testing.T) {
 }
 
 func TestCacheControlCountsDownToNextPublication(t *testing.T) {
-	s, err := New(Config{PublishInterval: 2 * time.Minute, Logger: quietLogger()}, newStore(t))
+	s, err := New(Config{PublishInterval: 2 * time.Minute, PollInterval: 2 * time.Second, Logger: quietLogger()}, newStore(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -551,8 +551,13 @@ func TestCacheControlCountsDownToNextPublication(t *testing.T) {
 		elapsed time.Duration
 		maxAge  int
 	}{
-		{0, 120}, {time.Second, 119}, {119*time.Second + 900*time.Millisecond, 1}, {120 * time.Second, 120},
-		{3*time.Hour + 30*time.Second, 90}, {-time.Hour, 120},
+		{0, 120}, {time.Second, 119}, {119*time.Second + 900*time.Millisecond, 1},
+		// Due and not here yet: expected within the grace, 2 s of polling
+		// and 12 s for the run and the store.
+		{120 * time.Second, 14}, {121 * time.Second, 13}, {133 * time.Second, 1},
+		// The grace is over: nothing changed, so the next is due at 240 s.
+		{134 * time.Second, 106}, {3*time.Hour + 30*time.Second, 90}, {3*time.Hour + 5*time.Second, 9},
+		{-time.Hour, 120},
 	} {
 		want := fmt.Sprintf("public, max-age=%d, stale-while-revalidate=120, stale-if-error=86400", c.maxAge)
 		if got := string(s.freshCacheControl(t0, t0.Add(c.elapsed))); got != want {

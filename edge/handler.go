@@ -427,12 +427,23 @@ type cacheControl struct {
 // nothing changed, in which case the next one is due one interval later.
 // So max-age counts down to the next multiple of the interval after
 // generated_at, and is never less than 1.
+//
+// But a publication falls due before it arrives: the run, the store's
+// writes and a poll come first. For graceSec after each due time the
+// answer is kept only until the grace ends, so that a cache asks again
+// soon rather than keep the old snapshot for a whole interval more; once
+// the grace is over with nothing new, nothing changed, and the countdown
+// to the next due time goes on.
 func (s *Server) freshCacheControl(generated, now time.Time) []byte {
 	iv := s.intervalSec
 	elapsed := now.Unix() - generated.Unix()
 	maxAge := iv
 	if elapsed >= 0 {
-		maxAge = iv - elapsed%iv
+		into := elapsed % iv
+		maxAge = iv - into
+		if elapsed >= iv && into < s.graceSec {
+			maxAge = s.graceSec - into
+		}
 	}
 	if c := s.freshCC.Load(); c != nil && c.maxAge == maxAge {
 		return c.value

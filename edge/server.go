@@ -44,6 +44,7 @@ type Server struct {
 	openapi  resource
 
 	intervalSec int64 // PublishInterval in seconds, at least 1
+	graceSec    int64 // how late a due publication may be: see freshCacheControl
 	freshCC     atomic.Pointer[cacheControl]
 
 	notify   chan struct{}
@@ -72,6 +73,7 @@ func New(cfg Config, st snapshots.Store) (*Server, error) {
 		versions:    newVersions(cfg.SnapshotLRU),
 		files:       newCache[file](int(numEncodings), cfg.CacheBytes),
 		intervalSec: max(1, int64(cfg.PublishInterval/time.Second)),
+		graceSec:    graceSec(cfg),
 		notify:      make(chan struct{}, 1),
 	}
 	s.failed.ttl = min(cfg.PollInterval, 5*time.Second)
@@ -193,6 +195,14 @@ func (s *Server) Serve(ctx context.Context, ln, metricsLn net.Listener) error {
 	<-followed
 	s.log.Info("edge: stopped", "err", err)
 	return err
+}
+
+// graceSec is how long after a publication is due it may take to be
+// served: a poll, and a tenth of the interval for the run and the store;
+// less than the interval.
+func graceSec(cfg Config) int64 {
+	iv := max(1, int64(cfg.PublishInterval/time.Second))
+	return min(iv-1, max(1, int64((cfg.PollInterval+cfg.PublishInterval/10)/time.Second)))
 }
 
 func addrOf(ln net.Listener) string {
