@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/freshrepos/freshrepos/filters"
 	"github.com/freshrepos/freshrepos/snapshots"
 )
 
@@ -230,6 +231,72 @@ func TestConditionalRequests(t *testing.T) {
 	}
 }
 
+// If-Match and If-Unmodified-Since are evaluated before If-None-Match and
+// If-Modified-Since (RFC 9110 13.2.2): a client whose copy is not the
+// current one gets a 412 naming the header, with the current validators.
+func TestFailedPreconditions(t *testing.T) {
+	st := newStore(t)
+	m := publish(t, st, makeSnapshot(400, "a", t0))
+	te := startEdge(t, st, Config{}, true)
+	before := t0.Add(-time.Second).Format(http.TimeFormat)
+	fresh := 0
+	for _, path := range []string{"/repos", "/repos?language=go", "/stats", "/snapshots/latest", "/repos?snapshot=" + m.Version,
+		"/snapshots/" + m.Version + "/repos.json", "/snapshots/" + m.Version + "/repos.json.gz", "/openapi.json",
+		"/repos?limit=", "/stats?min_stars="} { // the last two: queries seen for the first time each
+		url := func() string {
+			if strings.HasSuffix(path, "=") {
+				fresh++
+				return te.url + path + strconv.Itoa(200+fresh)
+			}
+			return te.url + path
+		}
+		ok := get(t, url()).status(t, 200)
+		etag, lm := ok.Header.Get("ETag"), ok.Header.Get("Last-Modified")
+		failed := func(header string, h ...string) {
+			t.Helper()
+			r := get(t, url(), h...).status(t, 412).
+				header(t, "Content-Type", "application/problem+json").header(t, "Cache-Control", "no-store")
+			var p filters.Problem
+			if err := json.Unmarshal(r.body, &p); err != nil || len(p.Errors) != 1 || p.Errors[0].Parameter != header {
+				t.Errorf("%s: 412 %s does not name %s (%v)", path, r.body, header, err)
+			}
+			if !strings.HasSuffix(path, "=") && r.Header.Get("ETag") != etag {
+				t.Errorf("%s: 412 with ETag %q, want the current %q", path, r.Header.Get("ETag"), etag)
+			}
+		}
+		failed("If-Match", "If-Match", `"other"`)
+		failed("If-Match", "If-Match", "W/"+etag) // If-Match compares strongly
+		failed("If-Match", "If-Match", `"other"`, "If-Unmodified-Since", lm)
+		failed("If-Match", "If-Match", `"other"`, "If-None-Match", etag)
+		get(t, url(), "If-Match", "*").status(t, 200)
+		if lm != "" {
+			failed("If-Unmodified-Since", "If-Unmodified-Since", before)
+			get(t, url(), "If-Unmodified-Since", lm).status(t, 200)
+			get(t, url(), "If-Unmodified-Since", "not a date").status(t, 200)
+		}
+		if strings.HasSuffix(path, "=") {
+			continue // a fresh query's ETag is only known by asking, and then it is no longer fresh
+		}
+		if path == "/repos" { // header names are case-insensitive
+			c, err := net.Dial("tcp", strings.TrimPrefix(te.url, "http://"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			fmt.Fprintf(c, "GET /repos HTTP/1.1\r\nHost: x\r\nif-match: \"other\"\r\nConnection: close\r\n\r\n")
+			resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+			if err != nil || resp.StatusCode != 412 {
+				t.Errorf("if-match in lower case: %v %v", resp, err)
+			}
+			c.Close()
+		}
+		get(t, url(), "If-Match", `"other", `+etag).status(t, 200)
+		get(t, url(), "If-Match", etag, "If-None-Match", etag).status(t, 304)
+		if lm != "" { // If-Match, when present, decides instead
+			get(t, url(), "If-Match", etag, "If-Unmodified-Since", before).status(t, 200)
+		}
+	}
+}
+
 func TestHead(t *testing.T) {
 	st := newStore(t)
 	m := publish(t, st, makeSnapshot(20, "a", t0))
@@ -299,6 +366,34 @@ func TestMissingVersionsAreRemembered(t *testing.T) {
 			t.Errorf("%s: %d store reads for a version known to be missing", path, st.gets.Load()-before)
 		}
 	}
+}
+
+// ?snapshot= of a version the store lacks is a 404 naming the parameter,
+// and a query whose other parameters are wrong is a 400 naming them,
+// before anything is read from the store.
+func TestPinnedQueriesAreCheckedFirst(t *testing.T) {
+	st := &flakyStore{Store: newStore(t)}
+	old := publish(t, st, makeSnapshot(5, "a", t0))
+	publish(t, st, makeSnapshot(5, "b", t0.Add(time.Minute)))
+	te := startEdge(t, st, Config{PollInterval: time.Hour}, true)
+	missing := "20200101T000000Z-0123456789ab"
+	p := problemOf(t, get(t, te.url+"/repos?snapshot="+missing), 404)
+	if errs, _ := p["errors"].([]any); len(errs) != 1 || errs[0].(map[string]any)["parameter"] != "snapshot" ||
+		errs[0].(map[string]any)["value"] != missing {
+		t.Errorf("404 for a missing version: %v", p)
+	}
+	before := st.gets.Load()
+	for _, v := range []string{"20210101T000000Z-0123456789ab", old.Version} {
+		p := problemOf(t, get(t, te.url+"/repos?snapshot="+v+"&languag=go"), 400)
+		if errs, _ := p["errors"].([]any); len(errs) != 1 || errs[0].(map[string]any)["parameter"] != "languag" {
+			t.Errorf("?snapshot=%s&languag=go: %v", v, p)
+		}
+		problemOf(t, get(t, te.url+"/stats?snapshot="+v+"&snapshot="+v), 400)
+	}
+	if n := st.gets.Load() - before; n != 0 {
+		t.Errorf("%d store reads for queries that could not be answered", n)
+	}
+	get(t, te.url+"/repos?snapshot="+old.Version+"&language=go").status(t, 200)
 }
 
 func TestBadQuery(t *testing.T) {

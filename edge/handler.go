@@ -18,31 +18,33 @@ import (
 // allocates nothing. Names are in the form fasthttp normalizes them to, so
 // that ResponseHeader.Peek finds them.
 var (
-	hdrETag             = headerKey("ETag")
-	hdrLastModified     = headerKey("Last-Modified")
-	hdrCacheControl     = headerKey("Cache-Control")
-	hdrVary             = headerKey("Vary")
-	hdrAllowOrigin      = headerKey("Access-Control-Allow-Origin")
-	hdrExposeHeaders    = headerKey("Access-Control-Expose-Headers")
-	hdrSnapshotVersion  = headerKey("X-Snapshot-Version")
-	hdrAllow            = headerKey("Allow")
-	hdrRetryAfter       = headerKey("Retry-After")
-	hdrRateLimit        = headerKey("RateLimit")
-	hdrRateLimitPolicy  = headerKey("RateLimit-Policy")
-	hdrContentTypeOpts  = headerKey("X-Content-Type-Options")
-	valStar             = []byte("*")
-	valExposed          = []byte("ETag, Last-Modified, X-Snapshot-Version, Retry-After, RateLimit, RateLimit-Policy")
-	valAcceptEncoding   = []byte("Accept-Encoding")
-	valGetHead          = []byte("GET, HEAD")
-	valNoStore          = []byte("no-store")
-	valNoSniff          = []byte("nosniff")
-	valImmutable        = []byte("public, max-age=31536000, immutable")
-	valOpenAPICache     = []byte("public, max-age=3600, stale-while-revalidate=3600, stale-if-error=86400")
-	ctJSON              = []byte("application/json")
-	ctProblem           = []byte(filters.ProblemContentType)
-	ctGzip              = []byte("application/gzip")
-	ctZstd              = []byte("application/zstd")
-	encodingHeaderNames [numEncodings][]byte
+	hdrETag              = headerKey("ETag")
+	hdrLastModified      = headerKey("Last-Modified")
+	hdrCacheControl      = headerKey("Cache-Control")
+	hdrVary              = headerKey("Vary")
+	hdrAllowOrigin       = headerKey("Access-Control-Allow-Origin")
+	hdrExposeHeaders     = headerKey("Access-Control-Expose-Headers")
+	hdrSnapshotVersion   = headerKey("X-Snapshot-Version")
+	hdrAllow             = headerKey("Allow")
+	hdrRetryAfter        = headerKey("Retry-After")
+	hdrRateLimit         = headerKey("RateLimit")
+	hdrRateLimitPolicy   = headerKey("RateLimit-Policy")
+	hdrContentTypeOpts   = headerKey("X-Content-Type-Options")
+	hdrIfMatch           = headerKey(fasthttp.HeaderIfMatch)
+	hdrIfUnmodifiedSince = headerKey(fasthttp.HeaderIfUnmodifiedSince)
+	valStar              = []byte("*")
+	valExposed           = []byte("ETag, Last-Modified, X-Snapshot-Version, Retry-After, RateLimit, RateLimit-Policy")
+	valAcceptEncoding    = []byte("Accept-Encoding")
+	valGetHead           = []byte("GET, HEAD")
+	valNoStore           = []byte("no-store")
+	valNoSniff           = []byte("nosniff")
+	valImmutable         = []byte("public, max-age=31536000, immutable")
+	valOpenAPICache      = []byte("public, max-age=3600, stale-while-revalidate=3600, stale-if-error=86400")
+	ctJSON               = []byte("application/json")
+	ctProblem            = []byte(filters.ProblemContentType)
+	ctGzip               = []byte("application/gzip")
+	ctZstd               = []byte("application/zstd")
+	encodingHeaderNames  [numEncodings][]byte
 )
 
 func headerKey(name string) []byte { return []byte(textproto.CanonicalMIMEHeaderKey(name)) }
@@ -70,8 +72,18 @@ var (
 		"the store has no snapshot of that version").JSON()
 	problemLimited = filters.NewProblem(fasthttp.StatusTooManyRequests, "Too Many Requests",
 		"this client is over its request rate; retry after Retry-After seconds").JSON()
-	problemInternal = filters.NewProblem(fasthttp.StatusInternalServerError, "Internal Server Error", "").JSON()
+	problemInternal   = filters.NewProblem(fasthttp.StatusInternalServerError, "Internal Server Error", "").JSON()
+	problemIfMatch    = preconditionProblem(fasthttp.HeaderIfMatch, "lists no entity tag of the current representation, whose ETag this answer carries")
+	problemUnmodified = preconditionProblem(fasthttp.HeaderIfUnmodifiedSince,
+		"is earlier than the current representation's Last-Modified, which this answer carries")
 )
+
+// preconditionProblem is a 412 naming the request header that failed.
+func preconditionProblem(header, message string) []byte {
+	p := filters.NewProblem(fasthttp.StatusPreconditionFailed, "Precondition Failed", header+": "+message)
+	p.Errors = []filters.ParamError{{Parameter: header, Message: message}}
+	return p.JSON()
+}
 
 // Handler returns the public API as a fasthttp handler, for tests and
 // benchmarks, or to mount on a fasthttp.Server of your own. It answers
@@ -184,10 +196,21 @@ func (s *Server) query(ctx *fasthttp.RequestCtx, k kind, now time.Time) encoding
 			s.badQuery(ctx, invalidSnapshot(string(v)))
 			return encIdentity
 		}
-		var err error
-		if e, err = s.edition(v); err != nil {
-			s.loadError(ctx, err)
-			return encIdentity
+		if e = s.kept(e, v); e == nil {
+			// About to go to the store for it: the rest of the query had
+			// better be valid first, and is answered as such if not.
+			if _, p := parseQuery(args); p != nil {
+				s.badQuery(ctx, p)
+				return encIdentity
+			}
+			var err error
+			if e, err = s.edition(v); errors.Is(err, errNoVersion) {
+				s.badQuery(ctx, noSuchSnapshot(string(v)))
+				return encIdentity
+			} else if err != nil {
+				s.loadError(ctx, err)
+				return encIdentity
+			}
 		}
 	} else if e == nil {
 		s.problem(ctx, fasthttp.StatusServiceUnavailable, problemNotReady)
@@ -200,11 +223,7 @@ func (s *Server) query(ctx *fasthttp.RequestCtx, k kind, now time.Time) encoding
 		s.metrics.cacheHits[k].Inc()
 	} else {
 		s.metrics.cacheMisses[k].Inc()
-		if n := countArg(args, "snapshot"); n > 1 {
-			s.badQuery(ctx, invalidSnapshot("given "+strconv.Itoa(n)+" times"))
-			return encIdentity
-		}
-		q, p := filters.Parse(withoutArg(args, "snapshot"))
+		q, p := parseQuery(args)
 		if p != nil {
 			s.badQuery(ctx, p)
 			return encIdentity
@@ -226,6 +245,25 @@ func (s *Server) query(ctx *fasthttp.RequestCtx, k kind, now time.Time) encoding
 	}
 	s.sendEdition(ctx, e, rep, enc, pinned, now)
 	return enc
+}
+
+// kept returns the edition of version v if it is in memory: current, or
+// one kept for ?snapshot=.
+func (s *Server) kept(current *edition, v []byte) *edition {
+	if current != nil && current.version == string(v) {
+		return current
+	}
+	return s.versions.get(v)
+}
+
+// parseQuery parses a query's filters, or returns the problem with its
+// parameters: ?snapshot= given more than once, or what filters.Parse
+// refuses.
+func parseQuery(args *fasthttp.Args) (*filters.Query, *filters.Problem) {
+	if n := countArg(args, "snapshot"); n > 1 {
+		return nil, invalidSnapshot("given " + strconv.Itoa(n) + " times")
+	}
+	return filters.Parse(withoutArg(args, "snapshot"))
 }
 
 func countArg(args *fasthttp.Args, name string) int {
@@ -253,6 +291,13 @@ func withoutArg(args *fasthttp.Args, name string) iter.Seq2[[]byte, []byte] {
 func invalidSnapshot(value string) *filters.Problem {
 	p := filters.NewProblem(fasthttp.StatusBadRequest, "Bad Request", "snapshot: must be one version name, such as 20261127T160000Z-0123456789ab")
 	p.Errors = []filters.ParamError{{Parameter: "snapshot", Value: value, Message: "must be one version name, such as 20261127T160000Z-0123456789ab"}}
+	return p
+}
+
+// noSuchSnapshot is the 404 for a ?snapshot= the store does not have.
+func noSuchSnapshot(value string) *filters.Problem {
+	p := filters.NewProblem(fasthttp.StatusNotFound, "Not Found", "snapshot: the store has no snapshot of that version; /snapshots/latest names the newest")
+	p.Errors = []filters.ParamError{{Parameter: "snapshot", Value: value, Message: "the store has no snapshot of that version"}}
 	return p
 }
 
@@ -323,11 +368,10 @@ func (s *Server) download(ctx *fasthttp.RequestCtx, d download) encoding {
 	return enc
 }
 
-// send finishes a response whose validators are set: a 304 when the
-// request's preconditions say the client has it, else the body.
+// send finishes a response whose validators are set: a 304 or a 412 when
+// the request's preconditions say so, else the body.
 func send(ctx *fasthttp.RequestCtx, rep *representation, contentType []byte, enc encoding, lastModifiedHTTP []byte, lastModified time.Time) {
-	if notModified(&ctx.Request.Header, rep.etag, lastModifiedHTTP, lastModified) {
-		ctx.SetStatusCode(fasthttp.StatusNotModified)
+	if answered(ctx, preconditions(&ctx.Request.Header, rep.etag, lastModifiedHTTP, lastModified)) {
 		return
 	}
 	h := &ctx.Response.Header
@@ -344,6 +388,22 @@ func send(ctx *fasthttp.RequestCtx, rep *representation, contentType []byte, enc
 	ctx.Response.SetBodyRaw(rep.body)
 }
 
+// answered answers a request whose preconditions (v) leave nothing to
+// send, and reports whether it did.
+func answered(ctx *fasthttp.RequestCtx, v verdict) bool {
+	switch v {
+	case notModifiedNow:
+		ctx.SetStatusCode(fasthttp.StatusNotModified)
+	case failedIfMatch:
+		writeProblem(ctx, fasthttp.StatusPreconditionFailed, problemIfMatch)
+	case failedUnmodified:
+		writeProblem(ctx, fasthttp.StatusPreconditionFailed, problemUnmodified)
+	default:
+		return false
+	}
+	return true
+}
+
 // uncached answers with a JSON body no cache should keep.
 func (s *Server) uncached(ctx *fasthttp.RequestCtx, body []byte) {
 	h := &ctx.Response.Header
@@ -354,6 +414,10 @@ func (s *Server) uncached(ctx *fasthttp.RequestCtx, body []byte) {
 
 // problem answers with an RFC 9457 problem document.
 func (s *Server) problem(ctx *fasthttp.RequestCtx, status int, body []byte) {
+	writeProblem(ctx, status, body)
+}
+
+func writeProblem(ctx *fasthttp.RequestCtx, status int, body []byte) {
 	h := &ctx.Response.Header
 	ctx.SetStatusCode(status)
 	h.SetCanonical(hdrCacheControl, valNoStore)

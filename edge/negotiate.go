@@ -172,7 +172,11 @@ func equalFold(b []byte, s string) bool {
 // etagMatches reports whether If-None-Match field values match etag, a
 // quoted strong entity tag, by weak comparison (RFC 9110 13.1.2): a W/
 // prefix is ignored, and * matches any current representation.
-func etagMatches(values [][]byte, etag []byte) bool {
+func etagMatches(values [][]byte, etag []byte) bool { return etagIn(values, etag, false) }
+
+// etagIn reports whether field values list etag, or *. With strong (for
+// If-Match), a weak entity tag matches nothing.
+func etagIn(values [][]byte, etag []byte, strong bool) bool {
 	opaque := etag
 	if len(opaque) >= 2 {
 		opaque = opaque[1 : len(opaque)-1]
@@ -186,7 +190,8 @@ func etagMatches(values [][]byte, etag []byte) bool {
 			if v[0] == '*' {
 				return true
 			}
-			if len(v) >= 2 && v[0] == 'W' && v[1] == '/' {
+			weak := len(v) >= 2 && v[0] == 'W' && v[1] == '/'
+			if weak {
 				v = v[2:]
 			}
 			if len(v) == 0 || v[0] != '"' {
@@ -202,7 +207,7 @@ func etagMatches(values [][]byte, etag []byte) bool {
 			if end < 0 {
 				break
 			}
-			if bytes.Equal(v[1:1+end], opaque) {
+			if bytes.Equal(v[1:1+end], opaque) && !(strong && weak) {
 				return true
 			}
 			v = v[end+2:]
@@ -218,8 +223,42 @@ func skipListSep(b []byte) []byte {
 	return b
 }
 
-// notModified evaluates the preconditions of a GET or HEAD (RFC 9110
-// 13.2.2): If-None-Match when present, else If-Modified-Since.
+// verdict is what a request's preconditions say to answer.
+type verdict int
+
+const (
+	sendIt           verdict = iota
+	notModifiedNow           // 304
+	failedIfMatch            // 412
+	failedUnmodified         // 412, If-Unmodified-Since
+)
+
+// preconditions evaluates the preconditions of a GET or HEAD in RFC 9110
+// 13.2.2's order: If-Match, else If-Unmodified-Since (412 when false:
+// the client's copy is not the current one); then If-None-Match, else
+// If-Modified-Since (304 when the client has it).
+//
+// Few requests carry If-Match or If-Unmodified-Since, so they are looked
+// for by their canonical names, as fasthttp stores them, which spares
+// normalizing the names first (PeekAll and Peek do) on every request.
+func preconditions(h *fasthttp.RequestHeader, etag, lastModifiedHTTP []byte, lastModified time.Time) verdict {
+	if len(h.PeekCanonical(hdrIfMatch)) > 0 {
+		if !etagIn(h.PeekAll(fasthttp.HeaderIfMatch), etag, true) {
+			return failedIfMatch
+		}
+	} else if ius := h.PeekCanonical(hdrIfUnmodifiedSince); len(ius) > 0 && !lastModified.IsZero() && !bytes.Equal(ius, lastModifiedHTTP) {
+		if t, err := fasthttp.ParseHTTPDate(ius); err == nil && lastModified.After(t) {
+			return failedUnmodified // an invalid date is ignored
+		}
+	}
+	if notModified(h, etag, lastModifiedHTTP, lastModified) {
+		return notModifiedNow
+	}
+	return sendIt
+}
+
+// notModified evaluates If-None-Match when present, else
+// If-Modified-Since.
 func notModified(h *fasthttp.RequestHeader, etag, lastModifiedHTTP []byte, lastModified time.Time) bool {
 	if inm := h.PeekAll(fasthttp.HeaderIfNoneMatch); len(inm) > 0 {
 		return etagMatches(inm, etag)
