@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/freshrepos/freshrepos/envflag"
 )
 
 // Config is how an edge is run. The zero value of a field means its
@@ -156,7 +158,7 @@ func (c *Config) validate() error {
 // environment variable that does not parse makes New fail.
 func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	d := DefaultConfig()
-	env := envReader{}
+	env := envflag.Reader{Prefix: "edge"}
 	addr := d.Addr
 	if p := os.Getenv("PORT"); p != "" {
 		addr = p
@@ -165,105 +167,25 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 		}
 	}
 	fs.StringVar(&c.Addr, "addr", addr, "public listen address (env PORT: a port, or host:port)")
-	fs.StringVar(&c.MetricsAddr, "metrics-addr", env.str("METRICS_ADDR", d.MetricsAddr), "address of /metrics and /debug/pprof/, never the public one; empty for none (env METRICS_ADDR)")
-	fs.DurationVar(&c.PollInterval, "poll-interval", env.dur("POLL_INTERVAL", d.PollInterval), "how often to poll latest.json (env POLL_INTERVAL)")
-	fs.DurationVar(&c.PublishInterval, "publish-interval", env.dur("PUBLISH_INTERVAL", d.PublishInterval), "the publisher's interval; answers are cacheable until the next publication is due (env PUBLISH_INTERVAL)")
-	fs.DurationVar(&c.LoadTimeout, "load-timeout", env.dur("LOAD_TIMEOUT", d.LoadTimeout), "bound on one poll or one on-demand load of a version (env LOAD_TIMEOUT)")
-	c.CacheBytes = env.bytes("CACHE_BYTES", d.CacheBytes)
+	fs.StringVar(&c.MetricsAddr, "metrics-addr", env.String("METRICS_ADDR", d.MetricsAddr), "address of /metrics and /debug/pprof/, never the public one; empty for none (env METRICS_ADDR)")
+	fs.DurationVar(&c.PollInterval, "poll-interval", env.Duration("POLL_INTERVAL", d.PollInterval), "how often to poll latest.json (env POLL_INTERVAL)")
+	fs.DurationVar(&c.PublishInterval, "publish-interval", env.Duration("PUBLISH_INTERVAL", d.PublishInterval), "the publisher's interval; answers are cacheable until the next publication is due (env PUBLISH_INTERVAL)")
+	fs.DurationVar(&c.LoadTimeout, "load-timeout", env.Duration("LOAD_TIMEOUT", d.LoadTimeout), "bound on one poll or one on-demand load of a version (env LOAD_TIMEOUT)")
+	c.CacheBytes = envflag.Get(&env, "CACHE_BYTES", d.CacheBytes, parseBytes)
 	fs.Var((*byteSize)(&c.CacheBytes), "cache-bytes", "bound on the cache of filtered answers, e.g. 64MiB (env CACHE_BYTES)")
-	fs.IntVar(&c.SnapshotLRU, "snapshot-lru", env.int("SNAPSHOT_LRU", d.SnapshotLRU), "versions kept in memory for ?snapshot= besides the newest (env SNAPSHOT_LRU)")
-	fs.Float64Var(&c.RateLimitPerIP, "rate-limit-per-ip", env.float("RATE_LIMIT_PER_IP", 0), "requests per second per client address; 0 disables (env RATE_LIMIT_PER_IP)")
-	fs.IntVar(&c.RateLimitBurst, "rate-limit-burst", env.int("RATE_LIMIT_BURST", d.RateLimitBurst), "requests a client may make at once (env RATE_LIMIT_BURST)")
-	c.TrustedProxies = env.prefixes("TRUSTED_PROXIES")
+	fs.IntVar(&c.SnapshotLRU, "snapshot-lru", env.Int("SNAPSHOT_LRU", d.SnapshotLRU), "versions kept in memory for ?snapshot= besides the newest (env SNAPSHOT_LRU)")
+	fs.Float64Var(&c.RateLimitPerIP, "rate-limit-per-ip", env.Float("RATE_LIMIT_PER_IP", 0), "requests per second per client address; 0 disables (env RATE_LIMIT_PER_IP)")
+	fs.IntVar(&c.RateLimitBurst, "rate-limit-burst", env.Int("RATE_LIMIT_BURST", d.RateLimitBurst), "requests a client may make at once (env RATE_LIMIT_BURST)")
+	c.TrustedProxies = envflag.Get(&env, "TRUSTED_PROXIES", nil, parsePrefixes)
 	fs.Var((*prefixList)(&c.TrustedProxies), "trusted-proxies", "comma list of addresses or CIDR prefixes whose X-Forwarded-For is trusted (env TRUSTED_PROXIES)")
-	fs.IntVar(&c.MaxConnsPerIP, "max-conns-per-ip", env.int("MAX_CONNS_PER_IP", 0), "concurrent connections per client address; 0 for no limit (env MAX_CONNS_PER_IP)")
-	fs.DurationVar(&c.ReadTimeout, "read-timeout", env.dur("READ_TIMEOUT", d.ReadTimeout), "time to read a request (env READ_TIMEOUT)")
-	fs.DurationVar(&c.WriteTimeout, "write-timeout", env.dur("WRITE_TIMEOUT", d.WriteTimeout), "time to write a response (env WRITE_TIMEOUT)")
-	fs.DurationVar(&c.IdleTimeout, "idle-timeout", env.dur("IDLE_TIMEOUT", d.IdleTimeout), "keep-alive idle time (env IDLE_TIMEOUT)")
-	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", env.dur("SHUTDOWN_TIMEOUT", d.ShutdownTimeout), "time in-flight requests get on shutdown (env SHUTDOWN_TIMEOUT)")
-	fs.IntVar(&c.MaxHeaderBytes, "max-header-bytes", env.int("MAX_HEADER_BYTES", d.MaxHeaderBytes), "bound on request line and headers (env MAX_HEADER_BYTES)")
-	fs.IntVar(&c.MaxBodyBytes, "max-body-bytes", env.int("MAX_BODY_BYTES", d.MaxBodyBytes), "bound on a request body (env MAX_BODY_BYTES)")
-	c.envErr = env.err
-}
-
-// envReader reads defaults from the environment, keeping the first error.
-type envReader struct{ err error }
-
-func (e *envReader) fail(name, v string, err error) {
-	if e.err == nil {
-		e.err = fmt.Errorf("edge: environment variable %s=%q: %v", name, v, err)
-	}
-}
-
-func (e *envReader) str(name, def string) string {
-	if v, ok := os.LookupEnv(name); ok {
-		return v
-	}
-	return def
-}
-
-func (e *envReader) dur(name string, def time.Duration) time.Duration {
-	v := os.Getenv(name)
-	if v == "" {
-		return def
-	}
-	d, err := time.ParseDuration(v)
-	if err != nil {
-		e.fail(name, v, err)
-		return def
-	}
-	return d
-}
-
-func (e *envReader) int(name string, def int) int {
-	v := os.Getenv(name)
-	if v == "" {
-		return def
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil {
-		e.fail(name, v, err)
-		return def
-	}
-	return n
-}
-
-func (e *envReader) float(name string, def float64) float64 {
-	v := os.Getenv(name)
-	if v == "" {
-		return def
-	}
-	f, err := strconv.ParseFloat(v, 64)
-	if err != nil {
-		e.fail(name, v, err)
-		return def
-	}
-	return f
-}
-
-func (e *envReader) bytes(name string, def int64) int64 {
-	v := os.Getenv(name)
-	if v == "" {
-		return def
-	}
-	n, err := parseBytes(v)
-	if err != nil {
-		e.fail(name, v, err)
-		return def
-	}
-	return n
-}
-
-func (e *envReader) prefixes(name string) []netip.Prefix {
-	v := os.Getenv(name)
-	if v == "" {
-		return nil
-	}
-	p, err := parsePrefixes(v)
-	if err != nil {
-		e.fail(name, v, err)
-	}
-	return p
+	fs.IntVar(&c.MaxConnsPerIP, "max-conns-per-ip", env.Int("MAX_CONNS_PER_IP", 0), "concurrent connections per client address; 0 for no limit (env MAX_CONNS_PER_IP)")
+	fs.DurationVar(&c.ReadTimeout, "read-timeout", env.Duration("READ_TIMEOUT", d.ReadTimeout), "time to read a request (env READ_TIMEOUT)")
+	fs.DurationVar(&c.WriteTimeout, "write-timeout", env.Duration("WRITE_TIMEOUT", d.WriteTimeout), "time to write a response (env WRITE_TIMEOUT)")
+	fs.DurationVar(&c.IdleTimeout, "idle-timeout", env.Duration("IDLE_TIMEOUT", d.IdleTimeout), "keep-alive idle time (env IDLE_TIMEOUT)")
+	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", env.Duration("SHUTDOWN_TIMEOUT", d.ShutdownTimeout), "time in-flight requests get on shutdown (env SHUTDOWN_TIMEOUT)")
+	fs.IntVar(&c.MaxHeaderBytes, "max-header-bytes", env.Int("MAX_HEADER_BYTES", d.MaxHeaderBytes), "bound on request line and headers (env MAX_HEADER_BYTES)")
+	fs.IntVar(&c.MaxBodyBytes, "max-body-bytes", env.Int("MAX_BODY_BYTES", d.MaxBodyBytes), "bound on a request body (env MAX_BODY_BYTES)")
+	c.envErr = env.Err()
 }
 
 // byteSize is a flag.Value of a size in bytes with an optional unit.

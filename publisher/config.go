@@ -6,11 +6,12 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/robfig/cron/v3"
+
+	"github.com/freshrepos/freshrepos/envflag"
 )
 
 // Config holds the publisher's settings. RegisterFlags gives each a flag
@@ -49,21 +50,21 @@ type Config struct {
 // does not parse makes Validate fail, rather than silently meaning its
 // default.
 func (c *Config) RegisterFlags(fs *flag.FlagSet) {
-	env := envReader{}
-	fs.StringVar(&c.APIURL, "github-api-url", env.str("GITHUB_API_URL", "https://api.github.com/"), "GitHub REST API base URL (GitHub, GitHub Enterprise or the fake) [GITHUB_API_URL]")
+	env := envflag.Reader{Prefix: "publisher"}
+	fs.StringVar(&c.APIURL, "github-api-url", env.String("GITHUB_API_URL", "https://api.github.com/"), "GitHub REST API base URL (GitHub, GitHub Enterprise or the fake) [GITHUB_API_URL]")
 	c.Token = os.Getenv("GITHUB_TOKEN") // from the environment only: a flag would show in ps
-	fs.IntVar(&c.RepoCount, "repo-count", env.int("REPO_COUNT", 100), "how many of the newest repositories to publish [REPO_COUNT]")
-	fs.StringVar(&c.Strategy, "source-strategy", env.str("SOURCE_STRATEGY", "search"), `"search" (created:>= windows) or "since" (the /repositories frontier) [SOURCE_STRATEGY]`)
-	fs.BoolVar(&c.ExcludeForks, "exclude-forks", env.bool("EXCLUDE_FORKS", false), "leave forks out [EXCLUDE_FORKS]")
-	fs.IntVar(&c.Concurrency, "language-concurrency", env.int("LANGUAGE_CONCURRENCY", 8), "languages requests in flight at once [LANGUAGE_CONCURRENCY]")
-	fs.DurationVar(&c.FetchTimeout, "fetch-timeout", env.dur("FETCH_TIMEOUT", 10*time.Second), "time limit of one GitHub call [FETCH_TIMEOUT]")
-	fs.IntVar(&c.MaxRetries, "max-retries", env.int("MAX_RETRIES", 4), "retries of one call after 5xx, time-outs and broken bodies [MAX_RETRIES]")
-	fs.IntVar(&c.RateLimitReserve, "rate-limit-reserve", env.int("RATE_LIMIT_RESERVE", 5), "core calls of the hourly budget never spent [RATE_LIMIT_RESERVE]")
-	fs.StringVar(&c.Schedule, "schedule", env.str("PUBLISH_SCHEDULE", "@every 2m"), "when to publish, a cron spec [PUBLISH_SCHEDULE]")
-	fs.IntVar(&c.Retention, "retention", env.int("RETENTION", 20), "snapshot versions kept in the store [RETENTION]")
-	fs.DurationVar(&c.InitialWindow, "search-window", env.dur("SEARCH_WINDOW", 2*time.Minute), "first created:>= window of the search strategy; later runs adapt it [SEARCH_WINDOW]")
-	fs.DurationVar(&c.MaxWindow, "search-max-window", env.dur("SEARCH_MAX_WINDOW", 30*24*time.Hour), "widest created:>= window [SEARCH_MAX_WINDOW]")
-	c.envErr = env.err
+	fs.IntVar(&c.RepoCount, "repo-count", env.Int("REPO_COUNT", 100), "how many of the newest repositories to publish [REPO_COUNT]")
+	fs.StringVar(&c.Strategy, "source-strategy", env.String("SOURCE_STRATEGY", "search"), `"search" (created:>= windows) or "since" (the /repositories frontier) [SOURCE_STRATEGY]`)
+	fs.BoolVar(&c.ExcludeForks, "exclude-forks", env.Bool("EXCLUDE_FORKS", false), "leave forks out [EXCLUDE_FORKS]")
+	fs.IntVar(&c.Concurrency, "language-concurrency", env.Int("LANGUAGE_CONCURRENCY", 8), "languages requests in flight at once [LANGUAGE_CONCURRENCY]")
+	fs.DurationVar(&c.FetchTimeout, "fetch-timeout", env.Duration("FETCH_TIMEOUT", 10*time.Second), "time limit of one GitHub call [FETCH_TIMEOUT]")
+	fs.IntVar(&c.MaxRetries, "max-retries", env.Int("MAX_RETRIES", 4), "retries of one call after 5xx, time-outs and broken bodies [MAX_RETRIES]")
+	fs.IntVar(&c.RateLimitReserve, "rate-limit-reserve", env.Int("RATE_LIMIT_RESERVE", 5), "core calls of the hourly budget never spent [RATE_LIMIT_RESERVE]")
+	fs.StringVar(&c.Schedule, "schedule", env.String("PUBLISH_SCHEDULE", "@every 2m"), "when to publish, a cron spec [PUBLISH_SCHEDULE]")
+	fs.IntVar(&c.Retention, "retention", env.Int("RETENTION", 20), "snapshot versions kept in the store [RETENTION]")
+	fs.DurationVar(&c.InitialWindow, "search-window", env.Duration("SEARCH_WINDOW", 2*time.Minute), "first created:>= window of the search strategy; later runs adapt it [SEARCH_WINDOW]")
+	fs.DurationVar(&c.MaxWindow, "search-max-window", env.Duration("SEARCH_MAX_WINDOW", 30*24*time.Hour), "widest created:>= window [SEARCH_MAX_WINDOW]")
+	c.envErr = env.Err()
 }
 
 // Validate reports what RegisterFlags could not parse and a schedule that
@@ -138,61 +139,4 @@ func (c *Config) setDefaults() {
 	if c.BackoffLimit <= 0 {
 		c.BackoffLimit = 10 * time.Second
 	}
-}
-
-// envReader reads defaults from the environment, keeping the first error:
-// the same rules and message as the edge's, whose variables sit beside
-// these in one deployment. An empty variable means its default.
-type envReader struct{ err error }
-
-func (e *envReader) fail(name, v string, err error) {
-	if e.err == nil {
-		e.err = fmt.Errorf("publisher: environment variable %s=%q: %v", name, v, err)
-	}
-}
-
-func (e *envReader) str(name, def string) string {
-	if v, ok := os.LookupEnv(name); ok {
-		return v
-	}
-	return def
-}
-
-func (e *envReader) int(name string, def int) int {
-	v := os.Getenv(name)
-	if v == "" {
-		return def
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil {
-		e.fail(name, v, err)
-		return def
-	}
-	return n
-}
-
-func (e *envReader) bool(name string, def bool) bool {
-	v := os.Getenv(name)
-	if v == "" {
-		return def
-	}
-	b, err := strconv.ParseBool(v)
-	if err != nil {
-		e.fail(name, v, err)
-		return def
-	}
-	return b
-}
-
-func (e *envReader) dur(name string, def time.Duration) time.Duration {
-	v := os.Getenv(name)
-	if v == "" {
-		return def
-	}
-	d, err := time.ParseDuration(v)
-	if err != nil {
-		e.fail(name, v, err)
-		return def
-	}
-	return d
 }
