@@ -80,6 +80,9 @@ func (c *Config) Validate() error {
 			return err
 		}
 	}
+	if c.MaxWindow > 0 && c.InitialWindow > c.MaxWindow {
+		return fmt.Errorf("SEARCH_WINDOW (--search-window) %v is wider than SEARCH_MAX_WINDOW (--search-max-window) %v", c.InitialWindow, c.MaxWindow)
+	}
 	return nil
 }
 
@@ -121,9 +124,10 @@ func (c *Config) setDefaults() {
 	if c.InitialWindow <= 0 {
 		c.InitialWindow = 2 * time.Minute
 	}
-	if c.MaxWindow < c.InitialWindow {
+	if c.MaxWindow <= 0 {
 		c.MaxWindow = 30 * 24 * time.Hour
 	}
+	c.InitialWindow = min(c.InitialWindow, c.MaxWindow) // set wider only by a default MaxWindow: Validate refuses it
 	if c.HTTPClient == nil {
 		c.HTTPClient = &http.Client{}
 	}

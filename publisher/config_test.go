@@ -69,3 +69,25 @@ func TestValidateSchedule(t *testing.T) {
 		}
 	}
 }
+
+func TestValidateWindows(t *testing.T) {
+	wide := Config{InitialWindow: 60 * 24 * time.Hour, MaxWindow: 30 * 24 * time.Hour}
+	if err := wide.Validate(); err == nil || !strings.Contains(err.Error(), "SEARCH_WINDOW") || !strings.Contains(err.Error(), "SEARCH_MAX_WINDOW") {
+		t.Errorf("a first window wider than the widest: %v, want an error naming both", err)
+	}
+	// With the widest left to its default, the first window is held to it.
+	c := Config{InitialWindow: 60 * 24 * time.Hour}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	c.setDefaults()
+	if c.InitialWindow != c.MaxWindow || c.MaxWindow != 30*24*time.Hour {
+		t.Errorf("first window %v, widest %v", c.InitialWindow, c.MaxWindow)
+	}
+	// A widest window narrower than the default first one is kept.
+	c = Config{MaxWindow: time.Minute}
+	c.setDefaults()
+	if c.MaxWindow != time.Minute || c.InitialWindow != time.Minute {
+		t.Errorf("first window %v, widest %v, want both a minute", c.InitialWindow, c.MaxWindow)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -278,5 +279,35 @@ func TestSameHost(t *testing.T) {
 		if got := sameHost(c.a, c.b); got != c.want {
 			t.Errorf("sameHost(%q, %q) = %v", c.a, c.b, got)
 		}
+	}
+}
+
+// GitHub answers a spent primary limit with a 403 or a 429, both with no
+// calls remaining: a 429 of that kind is the budget spent, not a
+// secondary limit to pause every worker for.
+func TestPrimaryLimitAs429(t *testing.T) {
+	var limited atomic.Int32
+	url := wrapFake(t, fakegithub.Config{Seed: 8}, func(w http.ResponseWriter, r *http.Request) bool {
+		if !strings.HasSuffix(r.URL.Path, "/languages") {
+			return false
+		}
+		limited.Add(1)
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("X-RateLimit-Limit", "5000")
+		w.Header().Set("X-RateLimit-Remaining", "0")
+		w.Header().Set("X-RateLimit-Reset", strconv.FormatInt(time.Now().Add(time.Hour).Unix(), 10))
+		w.WriteHeader(http.StatusTooManyRequests)
+		w.Write([]byte(`{"message":"API rate limit exceeded for user ID 1.","documentation_url":"https://docs.github.com/rest/overview/rate-limits-for-the-rest-api"}`))
+		return true
+	})
+	p := newPublisher(t, Config{APIURL: url, Token: "t", RepoCount: 20, InitialWindow: time.Minute}, newStore(t))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second) // only so that a broken build does not hang
+	defer cancel()
+	s, err := p.Run(ctx)
+	if err != nil || s.SecondaryPauses != 0 || s.Pending != 20 {
+		t.Fatalf("%d pauses, %d pending (want 0, 20), %d languages calls: %v", s.SecondaryPauses, s.Pending, limited.Load(), err)
+	}
+	if n := limited.Load(); n > int32(p.cfg.Concurrency) {
+		t.Errorf("%d languages calls after the budget was known to be spent, want at most one per worker", n)
 	}
 }

@@ -155,6 +155,10 @@ func classify(resp *github.Response, err error) (outcome, time.Duration) {
 			return notModified, 0
 		case code == http.StatusNotFound || code == http.StatusUnavailableForLegalReasons:
 			return gone, 0
+		case code == http.StatusTooManyRequests && er.Response.Header.Get("X-RateLimit-Remaining") == "0":
+			// GitHub sends the primary limit's exhaustion as a 403 or a
+			// 429, both with no calls remaining; go-github knows the 403.
+			return exhausted, 0
 		case code == http.StatusTooManyRequests:
 			return secondary, retryAfter(er.Response.Header.Get("Retry-After"))
 		case code >= 500:

@@ -39,7 +39,12 @@ environment variable that sets its default; see README.md.
 `
 
 func main() {
-	logger := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: logLevel()}))
+	level, err := logLevel(os.Getenv("LOG_LEVEL"))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "freshrepos:", err)
+		os.Exit(2)
+	}
+	logger := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	slog.SetDefault(logger)
 	if len(os.Args) < 2 {
 		fmt.Fprint(os.Stderr, usage)
@@ -47,7 +52,6 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	var err error
 	switch cmd, args := os.Args[1], os.Args[2:]; cmd {
 	case "publish":
 		err = runPublish(ctx, args, logger)
@@ -70,12 +74,17 @@ func main() {
 	}
 }
 
-func logLevel() slog.Level {
+// logLevel reads LOG_LEVEL: empty is info; one that is not a level is
+// refused, as every other variable that does not parse.
+func logLevel(v string) (slog.Level, error) {
 	var l slog.Level
-	if err := l.UnmarshalText([]byte(os.Getenv("LOG_LEVEL"))); err != nil {
-		return slog.LevelInfo
+	if v == "" {
+		return slog.LevelInfo, nil
 	}
-	return l
+	if err := l.UnmarshalText([]byte(v)); err != nil {
+		return 0, fmt.Errorf("environment variable LOG_LEVEL=%q: want debug, info, warn or error", v)
+	}
+	return l, nil
 }
 
 func envOr(name, def string) string {
