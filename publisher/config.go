@@ -62,7 +62,9 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.IntVar(&c.RateLimitReserve, "rate-limit-reserve", env.Int("RATE_LIMIT_RESERVE", 5), "core calls of the hourly budget never spent [RATE_LIMIT_RESERVE]")
 	fs.StringVar(&c.Schedule, "schedule", env.String("PUBLISH_SCHEDULE", "@every 2m"), "when to publish, a cron spec [PUBLISH_SCHEDULE]")
 	fs.IntVar(&c.Retention, "retention", env.Int("RETENTION", 20), "snapshot versions kept in the store [RETENTION]")
-	fs.DurationVar(&c.InitialWindow, "search-window", env.Duration("SEARCH_WINDOW", 2*time.Minute), "first created:>= window of the search strategy; later runs adapt it [SEARCH_WINDOW]")
+	// 0, the default, is 2m held to SEARCH_MAX_WINDOW: so that a narrower
+	// maximum alone is not refused as narrower than this.
+	fs.DurationVar(&c.InitialWindow, "search-window", env.Duration("SEARCH_WINDOW", 0), "first created:>= window of the search strategy, later runs adapt it; 0 for 2m, or SEARCH_MAX_WINDOW if narrower [SEARCH_WINDOW]")
 	fs.DurationVar(&c.MaxWindow, "search-max-window", env.Duration("SEARCH_MAX_WINDOW", 30*24*time.Hour), "widest created:>= window [SEARCH_MAX_WINDOW]")
 	c.envErr = env.Err()
 }
@@ -127,7 +129,7 @@ func (c *Config) setDefaults() {
 	if c.MaxWindow <= 0 {
 		c.MaxWindow = 30 * 24 * time.Hour
 	}
-	c.InitialWindow = min(c.InitialWindow, c.MaxWindow) // set wider only by a default MaxWindow: Validate refuses it
+	c.InitialWindow = min(c.InitialWindow, c.MaxWindow) // wider only by default: Validate refuses one set wider
 	if c.HTTPClient == nil {
 		c.HTTPClient = &http.Client{}
 	}

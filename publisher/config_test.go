@@ -20,7 +20,7 @@ func TestRegisterFlagsReadsEnvironment(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.RepoCount != 7 || !c.ExcludeForks || c.FetchTimeout != 3*time.Second || c.Schedule != "*/5 * * * *" ||
-		c.InitialWindow != 2*time.Minute || c.Retention != 3 {
+		c.InitialWindow != 0 || c.Retention != 3 { // 0: the default, 2m held to the widest
 		t.Errorf("config %+v", c)
 	}
 	if err := c.Validate(); err != nil {
@@ -89,5 +89,30 @@ func TestValidateWindows(t *testing.T) {
 	c.setDefaults()
 	if c.MaxWindow != time.Minute || c.InitialWindow != time.Minute {
 		t.Errorf("first window %v, widest %v, want both a minute", c.InitialWindow, c.MaxWindow)
+	}
+}
+
+// A maximum window narrower than the default first one, set alone, is
+// taken as it is.
+func TestNarrowMaxWindowAlone(t *testing.T) {
+	t.Setenv("SEARCH_MAX_WINDOW", "1m")
+	var c Config
+	fs := flag.NewFlagSet("publish", flag.ContinueOnError)
+	c.RegisterFlags(fs)
+	if err := fs.Parse(nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatalf("SEARCH_MAX_WINDOW=1m alone: %v", err)
+	}
+	c.setDefaults()
+	if c.InitialWindow != time.Minute || c.MaxWindow != time.Minute {
+		t.Errorf("first window %v, widest %v, want both a minute", c.InitialWindow, c.MaxWindow)
+	}
+	if err := fs.Parse([]string{"-search-window=2m"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Validate(); err == nil {
+		t.Error("--search-window=2m with SEARCH_MAX_WINDOW=1m was not refused")
 	}
 }

@@ -229,10 +229,12 @@ func (p *Publisher) loadPrevious(ctx context.Context) error {
 		// without it, languages known before would be published as pending.
 		m, _, err := snapshots.Latest(ctx, p.store, "")
 		if err == nil {
-			p.prev, err = snapshots.Load(ctx, p.store, m)
+			if p.prev, err = snapshots.Load(ctx, p.store, m); errors.Is(err, snapshots.ErrNotFound) {
+				err = fmt.Errorf("%w: latest.json names %s, whose files are gone", snapshots.ErrCorrupt, m.Version)
+			}
 		}
 		switch {
-		case errors.Is(err, snapshots.ErrNotFound):
+		case errors.Is(err, snapshots.ErrNotFound): // the first publication
 		case errors.Is(err, snapshots.ErrCorrupt):
 			p.cfg.Logger.Warn("previous snapshot unreadable; fetching every repository's languages", "err", err)
 		case err != nil:
@@ -388,7 +390,7 @@ func (r *run) fetchLanguages(ctx context.Context, repos []snapshots.Repository) 
 						repo.Languages = j.old.Languages
 					}
 					// A spent budget is the run's news, not each repository's.
-					if !errors.Is(err, errBudget) && ctx.Err() == nil {
+					if out != exhausted && !errors.Is(err, errBudget) && ctx.Err() == nil {
 						p.cfg.Logger.Warn("languages not fetched; pending until next run",
 							"repository", repo.Owner+"/"+repo.Repository, "err", err)
 					}
