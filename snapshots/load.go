@@ -48,6 +48,9 @@ func (f *Follower[T]) Next(ctx context.Context) (*Manifest, T, error) {
 	if errors.Is(err, ErrNotModified) {
 		return nil, none, nil
 	} else if err != nil {
+		if errors.Is(err, ErrCorrupt) {
+			f.etag = etag // a broken latest.json is read again once it changes
+		}
 		return nil, none, err
 	}
 	if m.Version == f.version {
@@ -75,7 +78,7 @@ func Latest(ctx context.Context, st Store, ifNoneMatch string) (*Manifest, strin
 	}
 	m, err := decodeManifest(obj.Body)
 	if err != nil {
-		return nil, "", fmt.Errorf("latest.json: %w", err)
+		return nil, obj.ETag, fmt.Errorf("latest.json: %w", err) // its ETag, to wait for another
 	}
 	return m, obj.ETag, nil
 }

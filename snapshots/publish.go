@@ -218,16 +218,19 @@ func readLatest(ctx context.Context, st Store) (*Manifest, error) {
 	return decodeManifest(obj.Body)
 }
 
-// decodeManifest reads a manifest. One that is not JSON, or names no valid
-// version, is corrupt; one of another schema version is not: it may be a
-// newer publisher's, and is not ours to overwrite.
+// decodeManifest reads a manifest. One that is not JSON, or names no
+// schema version or no valid version, is corrupt; one of a later schema
+// version is not: it is a newer publisher's, and not ours to overwrite.
 func decodeManifest(b []byte) (*Manifest, error) {
 	var m Manifest
 	if err := json.Unmarshal(b, &m); err != nil {
 		return nil, fmt.Errorf("%w: decode manifest: %v", ErrCorrupt, err)
 	}
-	if m.SchemaVersion != SchemaVersion {
+	if m.SchemaVersion > SchemaVersion {
 		return nil, fmt.Errorf("manifest: schema_version %d, want %d", m.SchemaVersion, SchemaVersion)
+	}
+	if m.SchemaVersion != SchemaVersion {
+		return nil, fmt.Errorf("%w: manifest: schema_version %d, want %d", ErrCorrupt, m.SchemaVersion, SchemaVersion)
 	}
 	if !ValidVersion(m.Version) {
 		return nil, fmt.Errorf("%w: manifest: bad version %q", ErrCorrupt, m.Version)

@@ -255,7 +255,7 @@ func TestUnreadableLatestIsReplaced(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, body := range [][]byte{whole.Body[:len(whole.Body)/2], []byte(`{"schema_version":1,"version":"../x"}`)} {
+	for _, body := range [][]byte{whole.Body[:len(whole.Body)/2], []byte(`{"schema_version":1,"version":"../x"}`), []byte(`{}`), []byte(`null`)} {
 		if err := st.Put(ctx, snapshots.LatestKey, body, snapshots.Meta{}); err != nil {
 			t.Fatal(err)
 		}
@@ -404,6 +404,45 @@ func TestFollowerUnchangedCostsNothing(t *testing.T) {
 	}
 	if counting.bodies != 0 || counting.gets != 5 {
 		t.Fatalf("5 unchanged polls transferred %d bodies in %d gets", counting.bodies, counting.gets)
+	}
+}
+
+// A latest.json that cannot be read is reported once, then read again only
+// when it changes: its polls cost no body meanwhile.
+func TestFollowerWaitsOutABrokenLatest(t *testing.T) {
+	ctx := context.Background()
+	st, _ := newStore(t)
+	counting := &countingStore{Store: st}
+	f := snapshots.Follow(counting)
+	m1, _, err := snapshots.Publish(ctx, st, makeSnapshot(3, "a", t0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m, _, err := f.Next(ctx); err != nil || m == nil {
+		t.Fatal(m, err)
+	}
+	whole, _ := st.Get(ctx, snapshots.LatestKey, "")
+	if err := st.Put(ctx, snapshots.LatestKey, whole.Body[:len(whole.Body)/2], snapshots.Meta{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := f.Next(ctx); !errors.Is(err, snapshots.ErrCorrupt) {
+		t.Fatalf("a truncated latest.json: %v, want ErrCorrupt", err)
+	}
+	counting.reset()
+	for range 5 {
+		if m, s, err := f.Next(ctx); m != nil || s != nil || err != nil {
+			t.Fatal(m, err)
+		}
+	}
+	if counting.bodies != 0 || counting.gets != 5 {
+		t.Fatalf("5 polls of the same broken latest.json transferred %d bodies in %d gets", counting.bodies, counting.gets)
+	}
+	m2, _, err := snapshots.Publish(ctx, st, makeSnapshot(3, "b", t0.Add(time.Minute)))
+	if err != nil || m2.Version == m1.Version {
+		t.Fatal(m2.Version, err)
+	}
+	if m, _, err := f.Next(ctx); err != nil || m == nil || m.Version != m2.Version {
+		t.Fatalf("once replaced: %v %v", m, err)
 	}
 }
 
