@@ -329,7 +329,9 @@ func TestSameCaching(t *testing.T) {
 	}{
 		{"public, max-age=7, stale-if-error=86400", "public, max-age=6, stale-if-error=86400", true},
 		{"public, max-age=7, stale-if-error=86400", "public, max-age=7, stale-if-error=86400", true},
-		{"public, max-age=7, stale-if-error=86400", "public, max-age=5, stale-if-error=86400", false},
+		{"public, max-age=1, stale-if-error=86400", "public, max-age=119, stale-if-error=86400", true},
+		{"public, max-age=7, stale-if-error=86400", "public, max-age=0, stale-if-error=86400", false},
+		{"public, max-age=7, stale-if-error=86400", "public, max-age=7, stale-if-error=60", false},
 		{"public, max-age=7, stale-if-error=86400", "no-store", false},
 		{"no-store", "no-store", true},
 	} {
