@@ -35,6 +35,7 @@ var cachedRequests = []struct {
 	{"filtered-stats-cached", "/stats?license=mit&has_open_issues=true", "", false, 200},
 	{"pinned-repos-cached", "/repos?snapshot={version}&owner=owner1", "zstd", false, 200},
 	{"not-modified-304", "/repos?language=go&sort=stars&limit=50", "gzip", true, 304},
+	{"large-spelled-otherwise", "/repos?order=desc&offset=1", "", false, 200}, // a recipe, under a raw key
 	{"latest-manifest", "/snapshots/latest", "gzip", false, 200},
 	{"download-zst", "/snapshots/{version}/repos.json.zst", "", false, 200},
 	{"ping", "/ping", "", false, 200},

@@ -180,11 +180,11 @@ func (e *edition) lookup(k kind, enc encoding, rawQuery []byte) *representation 
 // next identical request is a lookup. Concurrent misses for one canonical
 // query compute it once.
 //
-// A recipe is cached under its canonical query only: what it holds grows
-// when its answer is compressed whole, and the cache charges that growth
-// to the one entry. Under other keys as well it would outlive that entry's
-// eviction uncharged, and the cache's bound would not bound memory. A
-// large answer is worth a parse of its query to find.
+// A recipe grows when its answer is compressed whole, and every entry that
+// holds it is charged for that, or the cache's bound would not bound
+// memory: it records the raw key before the entry is made, and upgrade
+// stores the body before it reads the keys, so that the entry is charged
+// by one or the other (at worst by both, which overstates).
 func (e *edition) answer(k kind, enc encoding, rawQuery []byte, q *filters.Query) (*representation, error) {
 	canon := canonical(k, q)
 	var rep *representation
@@ -198,8 +198,18 @@ func (e *edition) answer(k kind, enc encoding, rawQuery []byte, q *filters.Query
 		}
 		size = len(rep.body)
 	}
-	if string(rawQuery) != canon && rep.recipe == nil {
-		e.cache.put(slot(k, enc), string(rawQuery), rep, size)
+	if string(rawQuery) != canon {
+		key, s := string(rawQuery), slot(k, enc)
+		switch r := rep.recipe; {
+		case r == nil:
+			e.cache.put(s, key, rep, size)
+		case r.cachedAs(key):
+			upgraded := r.better.Load() != nil
+			e.cache.put(s, key, rep, r.size())
+			if b := r.better.Load(); !upgraded && b != nil {
+				e.cache.recharge(s, key, int64(len(b.body)))
+			}
+		}
 	}
 	return rep, nil
 }

@@ -66,10 +66,52 @@ type recipe struct {
 	asked     atomic.Int32
 	upgrading atomic.Bool
 	better    atomic.Pointer[representation]
+
+	// keys are the raw query strings it is cached under besides canon, so
+	// that what compressing it whole adds is charged to every entry that
+	// holds it: one left uncharged would keep it alive, unaccounted for,
+	// after the charged one's eviction.
+	mu   sync.Mutex
+	keys []string
 }
+
+// maxRawKeys bounds the spellings of one query a recipe is cached under;
+// more are answered by parsing them.
+const maxRawKeys = 8
 
 // cost is what a recipe is charged in the cache besides its entry.
 func (r *recipe) cost() int { return 64 + 4*len(r.positions) }
+
+// size is what an entry holding the recipe is charged now.
+func (r *recipe) size() int {
+	n := r.cost()
+	if b := r.better.Load(); b != nil {
+		n += len(b.body)
+	}
+	return n
+}
+
+// cachedAs records that the recipe is about to be cached under key too,
+// unless it already is under maxRawKeys others, and reports whether it
+// may be.
+func (r *recipe) cachedAs(key string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if slices.Contains(r.keys, key) {
+		return true
+	}
+	if len(r.keys) >= maxRawKeys {
+		return false
+	}
+	r.keys = append(r.keys, key)
+	return true
+}
+
+func (r *recipe) rawKeys() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.keys)
+}
 
 // resolve returns the representation to send for rep: rep itself, or
 // what replaced a stitched answer.
@@ -108,7 +150,11 @@ func (r *recipe) upgrade() {
 		e := r.e
 		body := compress(e.appendRepos(nil, r.positions, r.total), encGzip, effortFast)
 		r.better.Store(&representation{body: body, etag: etagFor(e.version, etagSubject(kindRepos, r.canon), encGzip)})
-		e.cache.recharge(slot(kindRepos, encGzip), r.canon, int64(len(body)))
+		s := slot(kindRepos, encGzip)
+		e.cache.recharge(s, r.canon, int64(len(body)))
+		for _, k := range r.rawKeys() { // read after better is stored: see edition.answer
+			e.cache.recharge(s, k, int64(len(body)))
+		}
 	}()
 }
 
