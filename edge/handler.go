@@ -102,7 +102,7 @@ func (s *Server) serveHTTP(ctx *fasthttp.RequestCtx) {
 			s.log.Error("edge: handler panicked", "route", routeNames[rt], "panic", r)
 			ctx.Response.Reset()
 			ctx.Response.Header.SetCanonical(hdrAllowOrigin, valStar)
-			s.problem(ctx, fasthttp.StatusInternalServerError, problemInternal)
+			writeProblem(ctx, fasthttp.StatusInternalServerError, problemInternal)
 		}
 		s.metrics.observe(rt, ctx.Response.StatusCode(), enc, time.Since(start))
 	}()
@@ -114,10 +114,10 @@ func (s *Server) serveHTTP(ctx *fasthttp.RequestCtx) {
 	switch {
 	case s.limiter != nil && rt != routeHealthz && rt != routeReadyz && s.limited(ctx, start):
 	case rt == routeUnknown:
-		s.problem(ctx, fasthttp.StatusNotFound, problemNotFound)
+		writeProblem(ctx, fasthttp.StatusNotFound, problemNotFound)
 	case !ctx.IsGet() && !ctx.IsHead():
 		h.SetCanonical(hdrAllow, valGetHead)
-		s.problem(ctx, fasthttp.StatusMethodNotAllowed, problemMethod)
+		writeProblem(ctx, fasthttp.StatusMethodNotAllowed, problemMethod)
 	default:
 		enc = s.dispatch(ctx, rt, dl, start)
 	}
@@ -135,9 +135,9 @@ func (s *Server) dispatch(ctx *fasthttp.RequestCtx, rt route, dl download, now t
 		e := s.current.Load()
 		switch {
 		case s.stopping.Load():
-			s.problem(ctx, fasthttp.StatusServiceUnavailable, problemStopping)
+			writeProblem(ctx, fasthttp.StatusServiceUnavailable, problemStopping)
 		case e == nil:
-			s.problem(ctx, fasthttp.StatusServiceUnavailable, problemNotReady)
+			writeProblem(ctx, fasthttp.StatusServiceUnavailable, problemNotReady)
 		default:
 			ctx.Response.Header.SetCanonical(hdrSnapshotVersion, e.versionHeader)
 			s.uncached(ctx, e.readyBody)
@@ -149,7 +149,7 @@ func (s *Server) dispatch(ctx *fasthttp.RequestCtx, rt route, dl download, now t
 	case routeLatest:
 		e := s.current.Load()
 		if e == nil {
-			s.problem(ctx, fasthttp.StatusServiceUnavailable, problemNotReady)
+			writeProblem(ctx, fasthttp.StatusServiceUnavailable, problemNotReady)
 			return encIdentity
 		}
 		enc := s.negotiate(ctx)
@@ -213,7 +213,7 @@ func (s *Server) query(ctx *fasthttp.RequestCtx, k kind, now time.Time) encoding
 			}
 		}
 	} else if e == nil {
-		s.problem(ctx, fasthttp.StatusServiceUnavailable, problemNotReady)
+		writeProblem(ctx, fasthttp.StatusServiceUnavailable, problemNotReady)
 		return encIdentity
 	}
 	enc, gzipTies := negotiate(ctx.Request.Header.PeekAll(fasthttp.HeaderAcceptEncoding))
@@ -304,12 +304,12 @@ func noSuchSnapshot(value string) *filters.Problem {
 // loadError answers a failed on-demand load of a version.
 func (s *Server) loadError(ctx *fasthttp.RequestCtx, err error) {
 	if errors.Is(err, errNoVersion) {
-		s.problem(ctx, fasthttp.StatusNotFound, problemNoVersion)
+		writeProblem(ctx, fasthttp.StatusNotFound, problemNoVersion)
 		return
 	}
 	s.log.Warn("edge: on-demand load failed", "err", err)
 	ctx.Response.Header.SetCanonical(hdrRetryAfter, []byte("5"))
-	s.problem(ctx, fasthttp.StatusServiceUnavailable, filters.NewProblem(fasthttp.StatusServiceUnavailable,
+	writeProblem(ctx, fasthttp.StatusServiceUnavailable, filters.NewProblem(fasthttp.StatusServiceUnavailable,
 		"Service Unavailable", "the snapshot could not be loaded from the store; try again later").JSON())
 }
 
@@ -412,11 +412,7 @@ func (s *Server) uncached(ctx *fasthttp.RequestCtx, body []byte) {
 	ctx.Response.SetBodyRaw(body)
 }
 
-// problem answers with an RFC 9457 problem document.
-func (s *Server) problem(ctx *fasthttp.RequestCtx, status int, body []byte) {
-	writeProblem(ctx, status, body)
-}
-
+// writeProblem answers with an RFC 9457 problem document.
 func writeProblem(ctx *fasthttp.RequestCtx, status int, body []byte) {
 	h := &ctx.Response.Header
 	ctx.SetStatusCode(status)
@@ -426,7 +422,7 @@ func writeProblem(ctx *fasthttp.RequestCtx, status int, body []byte) {
 }
 
 func (s *Server) badQuery(ctx *fasthttp.RequestCtx, p *filters.Problem) {
-	s.problem(ctx, p.Status, p.JSON())
+	writeProblem(ctx, p.Status, p.JSON())
 }
 
 // badRequest answers what fasthttp could not read: headers over
@@ -445,7 +441,7 @@ func (s *Server) badRequest(ctx *fasthttp.RequestCtx, err error) {
 		status, title = fasthttp.StatusRequestTimeout, "Request Timeout"
 	}
 	ctx.Response.Header.SetCanonical(hdrAllowOrigin, valStar)
-	s.problem(ctx, status, filters.NewProblem(status, title, "the request could not be read").JSON())
+	writeProblem(ctx, status, filters.NewProblem(status, title, "the request could not be read").JSON())
 	s.metrics.observe(routeUnknown, status, encIdentity, 0)
 }
 
@@ -474,7 +470,7 @@ func (s *Server) limited(ctx *fasthttp.RequestCtx, now time.Time) bool {
 	var ra [20]byte
 	h.SetCanonical(hdrRetryAfter, strconv.AppendInt(ra[:0], int64(d.retryAfter), 10))
 	s.metrics.rateLimited.Inc()
-	s.problem(ctx, fasthttp.StatusTooManyRequests, problemLimited)
+	writeProblem(ctx, fasthttp.StatusTooManyRequests, problemLimited)
 	return true
 }
 
