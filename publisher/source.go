@@ -55,19 +55,6 @@ func (r *run) newestSearch(ctx context.Context) ([]snapshots.Repository, string,
 			window = min(p.cfg.MaxWindow, time.Duration(float64(window)*grow))
 			continue
 		}
-		if total == 0 || len(items) == 0 {
-			// GitHub creates repositories every second: none in the widest
-			// window is GitHub failing, and publishing it would replace the
-			// last good snapshot with an empty one. Nor is the window kept.
-			return nil, q, fmt.Errorf("search %q found no repositories (total_count %d); not publishing an empty snapshot", q, total)
-		}
-		// Aim next time for about twice N, within the cap.
-		target := math.Min(float64(2*n), searchCap/2)
-		next := window
-		if total > 0 {
-			next = time.Duration(float64(window) * target / float64(total))
-		}
-		p.state.WindowSeconds = math.Min(p.cfg.MaxWindow.Seconds(), math.Max(1, next.Seconds()))
 		repos := make([]snapshots.Repository, 0, len(items))
 		seen := map[int64]bool{}
 		for _, it := range items {
@@ -77,6 +64,19 @@ func (r *run) newestSearch(ctx context.Context) ([]snapshots.Repository, string,
 			seen[it.GetID()] = true
 			repos = append(repos, toSnapshot(it))
 		}
+		if len(repos) == 0 {
+			// GitHub creates repositories every second: none in the widest
+			// window is GitHub failing, and publishing it would replace the
+			// last good snapshot with an empty one. Nor is the window kept.
+			return nil, q, fmt.Errorf("search %q found no repositories (total_count %d, %d listed); not publishing an empty snapshot", q, total, len(items))
+		}
+		// Aim next time for about twice N, within the cap.
+		target := math.Min(float64(2*n), searchCap/2)
+		next := window
+		if total > 0 {
+			next = time.Duration(float64(window) * target / float64(total))
+		}
+		p.state.WindowSeconds = math.Min(p.cfg.MaxWindow.Seconds(), math.Max(1, next.Seconds()))
 		sortNewest(repos)
 		if len(repos) > n {
 			repos = repos[:n]
