@@ -313,3 +313,64 @@ func TestPrimaryLimitAs429(t *testing.T) {
 		t.Errorf("%d languages calls after the budget was known to be spent, want at most one per worker", n)
 	}
 }
+
+// A search answer that says it is incomplete is asked again; one still
+// incomplete after the retries is taken as it is, and logged.
+func TestIncompleteSearchIsRetried(t *testing.T) {
+	for _, c := range []struct {
+		name       string
+		incomplete int32 // answers flagged incomplete before complete ones
+		wantLogged bool
+	}{
+		{"then complete", 2, false},
+		{"always", 1 << 30, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			clk := &clock{t: start}
+			fake, err := fakegithub.New(fakegithub.Config{Seed: 9, Now: clk.Now})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var flagged atomic.Int32
+			// The same fake again (same seed, same clock), to flag its answers.
+			url := wrapFake(t, fakegithub.Config{Seed: 9, Now: clk.Now}, func(w http.ResponseWriter, r *http.Request) bool {
+				if r.URL.Path != "/search/repositories" || flagged.Add(1) > c.incomplete {
+					return false
+				}
+				rec := httptest.NewRecorder()
+				fake.ServeHTTP(rec, r)
+				var body map[string]any
+				if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
+					t.Error(err)
+				}
+				body["incomplete_results"] = true
+				for k, v := range rec.Header() {
+					w.Header()[k] = v
+				}
+				w.Header().Del("Content-Length")
+				w.WriteHeader(rec.Code)
+				json.NewEncoder(w).Encode(body)
+				return true
+			})
+			var logs bytes.Buffer
+			var lmu sync.Mutex
+			logger := slog.New(slog.NewJSONHandler(lockedWriter{&lmu, &logs}, nil))
+			p := newPublisher(t, Config{APIURL: url, Token: "t", RepoCount: 20, MaxRetries: 3, InitialWindow: time.Hour, Now: clk.Now, Logger: logger}, newStore(t))
+			s, err := p.Run(context.Background())
+			if err != nil || s.Repositories != 20 {
+				t.Fatalf("%d repositories: %v", s.Repositories, err)
+			}
+			// Then complete: the first page asked twice more. Always: every
+			// page asked three times more (MaxRetries), then taken.
+			pages := s.SearchCalls - s.Retries
+			if c.wantLogged && s.Retries != 3*pages || !c.wantLogged && s.Retries != 2 {
+				t.Errorf("%d retries for %d pages in %d search calls", s.Retries, pages, s.SearchCalls)
+			}
+			lmu.Lock()
+			defer lmu.Unlock()
+			if logged := strings.Contains(logs.String(), "still incomplete"); logged != c.wantLogged {
+				t.Errorf("incomplete results logged: %v, want %v", logged, c.wantLogged)
+			}
+		})
+	}
+}

@@ -85,6 +85,9 @@ func (r *run) newestSearch(ctx context.Context) ([]snapshots.Repository, string,
 	}
 }
 
+// errIncomplete is a search answer that says it is incomplete: retried.
+var errIncomplete = errors.New("search results incomplete")
+
 // searchAll pages through every result of one query. With narrowable, it
 // stops after the first page when total_count is over the cap: the caller
 // will narrow the window, and the pages it would skip cost search calls
@@ -95,11 +98,19 @@ func (r *run) searchAll(ctx context.Context, q string, narrowable bool) ([]*gith
 	opts := &github.SearchOptions{ListOptions: github.ListOptions{PerPage: 100, Page: 1}}
 	for {
 		var res *github.RepositoriesSearchResult
+		incomplete := 0
 		out, resp, err := r.call(ctx, &r.search, func(ctx context.Context) (*github.Response, error) {
 			r.stats.SearchCalls++
 			var resp *github.Response
 			var err error
 			res, resp, err = r.p.gh.Search.Repositories(ctx, q, opts)
+			// GitHub's search gives up on slow queries and says so: the
+			// newest may be missing. Asked again it usually completes; the
+			// last retry's answer is taken whatever it says.
+			if err == nil && res.GetIncompleteResults() && incomplete < r.p.cfg.MaxRetries {
+				incomplete++
+				return resp, errIncomplete
+			}
 			return resp, err
 		})
 		if out != ok {
@@ -107,6 +118,9 @@ func (r *run) searchAll(ctx context.Context, q string, narrowable bool) ([]*gith
 				err = fmt.Errorf("search: %v", out)
 			}
 			return nil, 0, fmt.Errorf("search %q page %d: %w", q, opts.Page, err)
+		}
+		if res.GetIncompleteResults() {
+			r.p.cfg.Logger.Warn("search results still incomplete after retries; taking them as they are", "query", q, "page", opts.Page)
 		}
 		total = res.GetTotal()
 		items = append(items, res.Repositories...)
