@@ -573,6 +573,22 @@ func TestVersionsLoadOneAtATime(t *testing.T) {
 	}
 }
 
+// A load that waited for the slot until LOAD_TIMEOUT is a 503, and is not
+// remembered as the version's failure: asked again once the slot is free,
+// the version loads.
+func TestBusyLoadIsNotAFailure(t *testing.T) {
+	st := newStore(t)
+	var versions []string
+	for i := range 2 {
+		versions = append(versions, publish(t, st, makeSnapshot(5, fmt.Sprint(i), t0.Add(time.Duration(i)*time.Minute))).Version)
+	}
+	te := startEdge(t, st, Config{LoadTimeout: 200 * time.Millisecond, PollInterval: time.Hour}, true)
+	te.versions.slot <- struct{}{} // another version's load, taking its time
+	problemOf(t, get(t, te.url+"/repos?snapshot="+versions[0]), 503)
+	<-te.versions.slot
+	get(t, te.url+"/repos?snapshot="+versions[0]).status(t, 200).header(t, "X-Snapshot-Version", versions[0])
+}
+
 // holdingStore holds every read of a snapshot's repositories, once hold
 // is set, until a value arrives on release or stop is closed; it counts
 // the reads in progress.

@@ -47,9 +47,13 @@ func (v *versions) acquire(ctx context.Context) error {
 	case v.slot <- struct{}{}:
 		return nil
 	case <-ctx.Done():
-		return fmt.Errorf("edge: waiting for another version's load: %w", ctx.Err())
+		return fmt.Errorf("%w: %w", errBusy, ctx.Err())
 	}
 }
+
+// errBusy is a load that waited for the slot until LoadTimeout: it says
+// nothing of the version, and is not remembered as its failure.
+var errBusy = errors.New("edge: waiting for another version's load")
 
 func (v *versions) release() { <-v.slot }
 
@@ -160,7 +164,9 @@ func (s *Server) edition(version []byte) (*edition, error) {
 		}
 		e, err := s.loadEdition(v)
 		if err != nil {
-			s.failed.add(v, err, time.Now())
+			if !errors.Is(err, errBusy) {
+				s.failed.add(v, err, time.Now())
+			}
 			return nil, err
 		}
 		s.versions.add(e)
