@@ -18,7 +18,7 @@ func runEdge(ctx context.Context, args []string, logger *slog.Logger) error {
 	fs := flag.NewFlagSet("edge", flag.ContinueOnError)
 	cfg := edge.DefaultConfig()
 	cfg.RegisterFlags(fs)
-	store := fs.String("store", envOr("STORE", "file:./data"), "where snapshots live: file:DIR or s3://BUCKET[/PREFIX] [STORE]")
+	store := storeFlag(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -42,7 +42,7 @@ func runServe(ctx context.Context, args []string, logger *slog.Logger) error {
 	ecfg.RegisterFlags(fs)
 	var pcfg publisher.Config
 	pcfg.RegisterFlags(fs)
-	store := fs.String("store", envOr("STORE", "file:./data"), "where snapshots live: file:DIR or s3://BUCKET[/PREFIX] [STORE]")
+	store := storeFlag(fs)
 	demo := fs.Bool("demo", false, "ask the built-in fake GitHub (synthetic, offline) instead of GitHub, and publish every 10s")
 	if err := fs.Parse(args); err != nil {
 		return err

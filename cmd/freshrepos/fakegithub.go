@@ -9,12 +9,14 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/freshrepos/freshrepos/envflag"
 	"github.com/freshrepos/freshrepos/publisher/fakegithub"
 )
 
 func runFakeGitHub(ctx context.Context, args []string, logger *slog.Logger) error {
 	fs := flag.NewFlagSet("fakegithub", flag.ContinueOnError)
-	addr := fs.String("addr", envOr("FAKEGITHUB_ADDR", "127.0.0.1:8081"), "listen address [FAKEGITHUB_ADDR]")
+	var env envflag.Reader
+	addr := fs.String("addr", env.String("FAKEGITHUB_ADDR", "127.0.0.1:8081"), "listen address [FAKEGITHUB_ADDR]")
 	var cfg fakegithub.Config
 	cfg.RegisterFlags(fs)
 	if err := fs.Parse(args); err != nil {

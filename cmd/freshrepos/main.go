@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/freshrepos/freshrepos/envflag"
 	"github.com/freshrepos/freshrepos/ops"
 	"github.com/freshrepos/freshrepos/publisher"
 	"github.com/freshrepos/freshrepos/snapshots"
@@ -39,9 +40,9 @@ environment variable that sets its default; see README.md.
 `
 
 func main() {
-	level, err := logLevel(os.Getenv("LOG_LEVEL"))
+	level, err := logLevel()
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "freshrepos:", err)
+		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
 	}
 	logger := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
@@ -74,24 +75,20 @@ func main() {
 	}
 }
 
-// logLevel reads LOG_LEVEL: empty is info; one that is not a level is
-// refused, as every other variable that does not parse.
-func logLevel(v string) (slog.Level, error) {
-	var l slog.Level
-	if v == "" {
-		return slog.LevelInfo, nil
-	}
-	if err := l.UnmarshalText([]byte(v)); err != nil {
-		return 0, fmt.Errorf("environment variable LOG_LEVEL=%q: want debug, info, warn or error", v)
-	}
-	return l, nil
+// logLevel reads LOG_LEVEL: unset or empty is info; one that is not a
+// level is refused, as every other variable that does not parse.
+func logLevel() (slog.Level, error) {
+	env := envflag.Reader{Prefix: "freshrepos"}
+	level := envflag.Get(&env, "LOG_LEVEL", slog.LevelInfo, func(v string) (l slog.Level, err error) {
+		return l, l.UnmarshalText([]byte(v))
+	})
+	return level, env.Err()
 }
 
-func envOr(name, def string) string {
-	if v, ok := os.LookupEnv(name); ok {
-		return v
-	}
-	return def
+// storeFlag registers --store, whose default is STORE's.
+func storeFlag(fs *flag.FlagSet) *string {
+	var env envflag.Reader
+	return fs.String("store", env.String("STORE", "file:./data"), "where snapshots live: file:DIR or s3://BUCKET[/PREFIX] [STORE]")
 }
 
 // openStore opens the store a STORE URL names: file:DIR or s3://BUCKET[/PREFIX].
@@ -142,8 +139,9 @@ func runPublish(ctx context.Context, args []string, logger *slog.Logger) error {
 	fs := flag.NewFlagSet("publish", flag.ContinueOnError)
 	var cfg publisher.Config
 	cfg.RegisterFlags(fs)
-	store := fs.String("store", envOr("STORE", "file:./data"), "where snapshots live: file:DIR or s3://BUCKET[/PREFIX] [STORE]")
-	metricsAddr := fs.String("metrics-addr", envOr("METRICS_ADDR", ""), "address for /metrics and pprof, empty for none [METRICS_ADDR]")
+	store := storeFlag(fs)
+	var env envflag.Reader
+	metricsAddr := fs.String("metrics-addr", env.String("METRICS_ADDR", ""), "address for /metrics and pprof, empty for none [METRICS_ADDR]")
 	once := fs.Bool("once", false, "run once and exit non-zero on failure (for Kubernetes CronJobs)")
 	if err := fs.Parse(args); err != nil {
 		return err

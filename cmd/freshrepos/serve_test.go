@@ -164,11 +164,13 @@ func TestFakeGitHubShutsDownWithHungRequest(t *testing.T) {
 
 func TestLogLevel(t *testing.T) {
 	for v, want := range map[string]slog.Level{"": slog.LevelInfo, "debug": slog.LevelDebug, "WARN": slog.LevelWarn, "error": slog.LevelError} {
-		if got, err := logLevel(v); err != nil || got != want {
+		t.Setenv("LOG_LEVEL", v)
+		if got, err := logLevel(); err != nil || got != want {
 			t.Errorf("LOG_LEVEL=%q: %v %v, want %v", v, got, err, want)
 		}
 	}
-	if _, err := logLevel("verbose"); err == nil || !strings.Contains(err.Error(), "LOG_LEVEL") {
+	t.Setenv("LOG_LEVEL", "verbose")
+	if _, err := logLevel(); err == nil || !strings.Contains(err.Error(), `LOG_LEVEL="verbose"`) {
 		t.Errorf("LOG_LEVEL=verbose: %v, want an error naming it", err)
 	}
 }
