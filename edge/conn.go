@@ -351,8 +351,9 @@ func (c *conn) due(d time.Duration) int64 {
 // reader yields the length of each read into c.p, all within one RawRead
 // but when a deadline set earlier than due ends a wait: another RawRead
 // then goes on. Before each read or wait it sends what Write held; if the
-// socket will not take it all, it yields sendRest and Read sends the rest. Deadlines bind when it waits (net.Conn checks them as a
-// Read starts): bytes already in the socket are read even if the deadline
+// socket will not take it all, it yields sendRest and Read sends the
+// rest. Deadlines bind when it waits (net.Conn checks them as a Read
+// starts): bytes already in the socket are read even if the deadline
 // passed while the answer was being made.
 func (c *conn) reader(yield func(int) bool) {
 	onReady := func(fd uintptr) bool {

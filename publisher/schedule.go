@@ -12,7 +12,7 @@ import (
 // A run that would overlap the one before is skipped, and a panic in a run
 // is logged and survived, so one bad run never stops the schedule.
 func (p *Publisher) Serve(ctx context.Context) error {
-	sched, err := parseSchedule(p.cfg.Schedule) // for callers that skipped Config.Validate
+	sched, err := parseSchedule(p.cfg.Schedule) // valid: New validated it
 	if err != nil {
 		return err
 	}
