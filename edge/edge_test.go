@@ -558,7 +558,7 @@ func TestVersionsLoadOneAtATime(t *testing.T) {
 	}
 	// One load reads its snapshot while the other two wait for it.
 	waitFor(t, "one load reading and two waiting", func() bool {
-		return st.reading.Load() == 1 && te.versions.queued.Load() == 2
+		return st.reading.Load() == 1 && te.versions.slot.queued.Load() == 2
 	})
 	for range 3 {
 		st.release <- struct{}{}
@@ -583,10 +583,58 @@ func TestBusyLoadIsNotAFailure(t *testing.T) {
 		versions = append(versions, publish(t, st, makeSnapshot(5, fmt.Sprint(i), t0.Add(time.Duration(i)*time.Minute))).Version)
 	}
 	te := startEdge(t, st, Config{LoadTimeout: 200 * time.Millisecond, PollInterval: time.Hour}, true)
-	te.versions.slot <- struct{}{} // another version's load, taking its time
+	te.versions.slot.c <- struct{}{} // another version's load, taking its time
 	problemOf(t, get(t, te.url+"/repos?snapshot="+versions[0]), 503)
-	<-te.versions.slot
+	<-te.versions.slot.c
 	get(t, te.url+"/repos?snapshot="+versions[0]).status(t, 200).header(t, "X-Snapshot-Version", versions[0])
+}
+
+// Downloads are read from the store one at a time too, and one that waited
+// for its turn until LOAD_TIMEOUT is a 503 that is not remembered.
+func TestDownloadsLoadOneAtATime(t *testing.T) {
+	st := &holdingStore{Store: newStore(t), release: make(chan struct{}), stop: make(chan struct{})}
+	var versions []string
+	for i := range 3 {
+		versions = append(versions, publish(t, st, makeSnapshot(5, fmt.Sprint(i), t0.Add(time.Duration(i)*time.Minute))).Version)
+	}
+	te := startEdge(t, st, Config{}, true)
+	t.Cleanup(func() { close(st.stop) })
+	st.hold.Store(true)
+	paths := []string{"/snapshots/" + versions[0] + "/repos.json", "/snapshots/" + versions[0] + "/repos.json.gz",
+		"/snapshots/" + versions[1] + "/repos.json.zst"}
+	done := make(chan string, len(paths))
+	for _, p := range paths {
+		go func() {
+			resp, err := client.Get(te.url + p)
+			if err != nil {
+				done <- err.Error()
+				return
+			}
+			resp.Body.Close()
+			done <- resp.Status
+		}()
+	}
+	waitFor(t, "one download reading and two waiting", func() bool {
+		return st.reading.Load() == 1 && te.fileSlot.queued.Load() == 2
+	})
+	for range paths {
+		st.release <- struct{}{}
+	}
+	for range paths {
+		if status := <-done; status != "200 OK" {
+			t.Errorf("a download: %s", status)
+		}
+	}
+	if p := st.peak.Load(); p != 1 {
+		t.Errorf("%d files read at once, want 1", p)
+	}
+
+	st.hold.Store(false)
+	busy := startEdge(t, st, Config{LoadTimeout: 200 * time.Millisecond, PollInterval: time.Hour}, true)
+	busy.fileSlot.c <- struct{}{} // another download, taking its time
+	problemOf(t, get(t, busy.url+"/snapshots/"+versions[2]+"/repos.json"), 503)
+	<-busy.fileSlot.c
+	get(t, busy.url+"/snapshots/"+versions[2]+"/repos.json").status(t, 200)
 }
 
 // holdingStore holds every read of a snapshot's repositories, once hold

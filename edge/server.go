@@ -36,6 +36,7 @@ type Server struct {
 
 	files      *cache[file] // /snapshots/{version}/… downloads
 	fileFlight singleflight.Group
+	fileSlot   loadSlot // one download read from the store at a time
 	failed     failures // on-demand loads that failed a moment ago
 
 	limiter  *limiter // nil when rate limiting is off
@@ -72,6 +73,7 @@ func New(cfg Config, st snapshots.Store) (*Server, error) {
 		log:         cfg.Logger,
 		versions:    newVersions(cfg.SnapshotLRU),
 		files:       newCache[file](int(numEncodings), cfg.CacheBytes),
+		fileSlot:    newLoadSlot(),
 		intervalSec: max(1, int64(cfg.PublishInterval/time.Second)),
 		graceSec:    graceSec(cfg),
 		notify:      make(chan struct{}, 1),

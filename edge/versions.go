@@ -31,31 +31,39 @@ type versions struct {
 	list   []*edition
 	max    int
 	flight singleflight.Group
-	slot   chan struct{}
-	queued atomic.Int32 // loads waiting for the slot, for tests
+	slot   loadSlot
 }
 
 func newVersions(n int) *versions {
-	return &versions{max: n, slot: make(chan struct{}, 1)}
+	return &versions{max: n, slot: newLoadSlot()}
 }
 
-// acquire waits for the loading slot; release gives it back.
-func (v *versions) acquire(ctx context.Context) error {
-	v.queued.Add(1)
-	defer v.queued.Add(-1)
+// loadSlot lets one load at a time hold what it reads from the store:
+// the others wait their turn rather than each holding a copy of their own.
+type loadSlot struct {
+	c      chan struct{}
+	queued atomic.Int32 // loads waiting for the slot, for tests
+}
+
+func newLoadSlot() loadSlot { return loadSlot{c: make(chan struct{}, 1)} }
+
+// acquire waits for the slot until ctx ends; release gives it back.
+func (l *loadSlot) acquire(ctx context.Context) error {
+	l.queued.Add(1)
+	defer l.queued.Add(-1)
 	select {
-	case v.slot <- struct{}{}:
+	case l.c <- struct{}{}:
 		return nil
 	case <-ctx.Done():
 		return fmt.Errorf("%w: %w", errBusy, ctx.Err())
 	}
 }
 
-// errBusy is a load that waited for the slot until LoadTimeout: it says
-// nothing of the version, and is not remembered as its failure.
-var errBusy = errors.New("edge: waiting for another version's load")
+func (l *loadSlot) release() { <-l.c }
 
-func (v *versions) release() { <-v.slot }
+// errBusy is a load that waited for the slot until LoadTimeout: it says
+// nothing of what it was to load, and is not remembered as its failure.
+var errBusy = errors.New("edge: waiting for another load")
 
 // get returns the edition of version, if kept, and marks it used.
 func (v *versions) get(version []byte) *edition {
@@ -187,10 +195,10 @@ func (s *Server) loadEdition(v string) (*edition, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := s.versions.acquire(ctx); err != nil {
+	if err := s.versions.slot.acquire(ctx); err != nil {
 		return nil, err
 	}
-	defer s.versions.release()
+	defer s.versions.slot.release()
 	snap, err := loadSnapshot(ctx, s.store, m)
 	if err != nil {
 		return nil, err
@@ -226,7 +234,8 @@ var fileNames = [numEncodings]string{"repos.json", "repos.json.gz", "repos.json.
 // file returns a version's repos.json in encoding enc, from the store
 // once and from memory afterwards. The key is built from the checked
 // version, never taken from the request, and the bytes must match the
-// manifest's size and SHA-256: a corrupt file is never served.
+// manifest's size and SHA-256: a corrupt file is never served. Reading
+// one holds the whole file, so files are read one at a time (fileSlot).
 func (s *Server) file(version []byte, enc encoding) (*file, error) {
 	if f := s.files.get(int(enc), version); f != nil {
 		return f, nil
@@ -242,7 +251,9 @@ func (s *Server) file(version []byte, enc encoding) (*file, error) {
 		}
 		f, err := s.loadFile(v, enc)
 		if err != nil {
-			s.failed.add(key, err, time.Now())
+			if !errors.Is(err, errBusy) {
+				s.failed.add(key, err, time.Now())
+			}
 			return nil, err
 		}
 		s.files.put(int(enc), v, f, len(f.rep.body))
@@ -266,6 +277,10 @@ func (s *Server) loadFile(v string, enc encoding) (*file, error) {
 	if !ok {
 		return nil, errNoVersion
 	}
+	if err := s.fileSlot.acquire(ctx); err != nil {
+		return nil, err
+	}
+	defer s.fileSlot.release()
 	obj, err := s.store.Get(ctx, snapshots.VersionKey(v, fileNames[enc]), "")
 	if errors.Is(err, snapshots.ErrNotFound) {
 		return nil, errNoVersion // pruned since the manifest was read
