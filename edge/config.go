@@ -38,7 +38,8 @@ type Config struct {
 	// CacheBytes bounds the cache of filtered answers of the newest
 	// snapshot. The versions kept for ?snapshot= share another CacheBytes
 	// between them, and so do the downloads of /snapshots/{version}/….
-	// Negative turns caching off (concurrent misses are still collapsed).
+	// Negative turns caching off (concurrent misses are still collapsed);
+	// the flag and CACHE_BYTES say so with 0.
 	CacheBytes int64
 	// SnapshotLRU is how many versions besides the newest are kept in
 	// memory for ?snapshot=.
@@ -171,8 +172,8 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.PollInterval, "poll-interval", env.Duration("POLL_INTERVAL", d.PollInterval), "how often to poll latest.json (env POLL_INTERVAL)")
 	fs.DurationVar(&c.PublishInterval, "publish-interval", env.Duration("PUBLISH_INTERVAL", d.PublishInterval), "the publisher's interval; answers are cacheable until the next publication is due (env PUBLISH_INTERVAL)")
 	fs.DurationVar(&c.LoadTimeout, "load-timeout", env.Duration("LOAD_TIMEOUT", d.LoadTimeout), "bound on one poll or one on-demand load of a version (env LOAD_TIMEOUT)")
-	c.CacheBytes = envflag.Get(&env, "CACHE_BYTES", d.CacheBytes, parseBytes)
-	fs.Var((*byteSize)(&c.CacheBytes), "cache-bytes", "bound on the cache of filtered answers, e.g. 64MiB (env CACHE_BYTES)")
+	c.CacheBytes = envflag.Get(&env, "CACHE_BYTES", d.CacheBytes, parseCacheBytes)
+	fs.Var((*cacheBytes)(&c.CacheBytes), "cache-bytes", "bound on the cache of filtered answers, e.g. 64MiB; 0 turns caching off (env CACHE_BYTES)")
 	fs.IntVar(&c.SnapshotLRU, "snapshot-lru", env.Int("SNAPSHOT_LRU", d.SnapshotLRU), "versions kept in memory for ?snapshot= besides the newest (env SNAPSHOT_LRU)")
 	fs.Float64Var(&c.RateLimitPerIP, "rate-limit-per-ip", env.Float("RATE_LIMIT_PER_IP", 0), "requests per second per client address; 0 disables (env RATE_LIMIT_PER_IP)")
 	fs.IntVar(&c.RateLimitBurst, "rate-limit-burst", env.Int("RATE_LIMIT_BURST", d.RateLimitBurst), "requests a client may make at once (env RATE_LIMIT_BURST)")
@@ -188,22 +189,32 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	c.envErr = env.Err()
 }
 
-// byteSize is a flag.Value of a size in bytes with an optional unit.
-type byteSize int64
+// cacheBytes is the flag.Value of Config.CacheBytes: a size in bytes with
+// an optional unit, where 0 means no cache, which Config spells as a
+// negative size (its zero is the default).
+type cacheBytes int64
 
-func (b *byteSize) String() string {
-	if b == nil {
+func (b *cacheBytes) String() string {
+	if b == nil || *b < 0 {
 		return "0"
 	}
 	return strconv.FormatInt(int64(*b), 10)
 }
 
-func (b *byteSize) Set(s string) error {
-	n, err := parseBytes(s)
+func (b *cacheBytes) Set(s string) error {
+	n, err := parseCacheBytes(s)
 	if err == nil {
-		*b = byteSize(n)
+		*b = cacheBytes(n)
 	}
 	return err
+}
+
+func parseCacheBytes(s string) (int64, error) {
+	n, err := parseBytes(s)
+	if n == 0 && err == nil {
+		return -1, nil
+	}
+	return n, err
 }
 
 var byteUnits = []struct {

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -474,6 +475,43 @@ func TestCacheIsBoundedInBytes(t *testing.T) {
 	}
 	if used, entries := te.current.Load().cache.size(); used > limit || entries == 0 {
 		t.Errorf("cache holds %d bytes in %d entries, limit %d", used, entries, limit)
+	}
+}
+
+// CACHE_BYTES=0 (or --cache-bytes 0) turns the caches off; it is not read
+// as "unset", which would mean the default.
+func TestCacheCanBeTurnedOff(t *testing.T) {
+	st := newStore(t)
+	ma := publish(t, st, makeSnapshot(200, "a", t0))
+	for name, setup := range map[string]func(t *testing.T, fs *flag.FlagSet){
+		"env":  func(t *testing.T, fs *flag.FlagSet) { t.Setenv("CACHE_BYTES", "0") },
+		"flag": func(t *testing.T, fs *flag.FlagSet) { fs.Set("cache-bytes", "0MiB") },
+	} {
+		t.Run(name, func(t *testing.T) {
+			var c Config
+			fs := flag.NewFlagSet("edge", flag.ContinueOnError)
+			if name == "env" {
+				setup(t, fs)
+				c.RegisterFlags(fs)
+			} else {
+				c.RegisterFlags(fs)
+				setup(t, fs)
+			}
+			te := startEdge(t, st, c, true)
+			for range 3 {
+				get(t, te.url+"/repos?min_stars=3", "Accept-Encoding", "zstd").status(t, 200)
+				get(t, te.url+"/snapshots/"+ma.Version+"/repos.json").status(t, 200)
+			}
+			if used, entries := te.current.Load().cache.size(); used != 0 || entries != 0 {
+				t.Errorf("answer cache holds %d bytes in %d entries, want none", used, entries)
+			}
+			if used, entries := te.files.size(); used != 0 || entries != 0 {
+				t.Errorf("download cache holds %d bytes in %d entries, want none", used, entries)
+			}
+			if got := fs.Lookup("cache-bytes").Value.String(); got != "0" {
+				t.Errorf("--cache-bytes reads %q, want 0", got)
+			}
+		})
 	}
 }
 
