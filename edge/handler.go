@@ -1,6 +1,7 @@
 package edge
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"iter"
@@ -37,6 +38,7 @@ var (
 	valAcceptEncoding    = []byte("Accept-Encoding")
 	valGetHead           = []byte("GET, HEAD")
 	valNoStore           = []byte("no-store")
+	valPublic            = []byte("public")
 	valNoSniff           = []byte("nosniff")
 	valImmutable         = []byte("public, max-age=31536000, immutable")
 	valOpenAPICache      = []byte("public, max-age=3600, stale-while-revalidate=3600, stale-if-error=86400")
@@ -97,12 +99,17 @@ func (s *Server) serveHTTP(ctx *fasthttp.RequestCtx) {
 	}
 	rt, dl := matchRoute(ctx.Path())
 	enc := encIdentity
+	var quotaBuf [48]byte
+	var quota []byte // this client's RateLimit value, when limiting
 	defer func() {
 		if r := recover(); r != nil {
 			s.log.Error("edge: handler panicked", "route", routeNames[rt], "panic", r)
 			ctx.Response.Reset()
 			ctx.Response.Header.SetCanonical(hdrAllowOrigin, valStar)
 			writeProblem(ctx, fasthttp.StatusInternalServerError, problemInternal)
+		}
+		if quota != nil && !sharedCacheable(&ctx.Response.Header) {
+			ctx.Response.Header.SetCanonical(hdrRateLimit, quota)
 		}
 		s.metrics.observe(rt, ctx.Response.StatusCode(), enc, time.Since(start))
 	}()
@@ -111,8 +118,12 @@ func (s *Server) serveHTTP(ctx *fasthttp.RequestCtx) {
 	h.SetCanonical(hdrExposeHeaders, valExposed)
 	h.SetCanonical(hdrContentTypeOpts, valNoSniff)
 
+	refused := false
+	if s.limiter != nil && rt != routeHealthz && rt != routeReadyz {
+		quota, refused = s.limited(ctx, start, quotaBuf[:0])
+	}
 	switch {
-	case s.limiter != nil && rt != routeHealthz && rt != routeReadyz && s.limited(ctx, start):
+	case refused:
 	case rt == routeUnknown:
 		writeProblem(ctx, fasthttp.StatusNotFound, problemNotFound)
 	case !ctx.IsGet() && !ctx.IsHead():
@@ -445,9 +456,12 @@ func (s *Server) badRequest(ctx *fasthttp.RequestCtx, err error) {
 	s.metrics.observe(routeUnknown, status, encIdentity, 0)
 }
 
-// limited applies the client's rate limit: it sets the RateLimit headers
-// and, over the limit, answers 429 and returns true.
-func (s *Server) limited(ctx *fasthttp.RequestCtx, now time.Time) bool {
+// limited applies the client's rate limit: it sets RateLimit-Policy, the
+// same for every client, and, over the limit, answers 429 and reports it
+// refused. quota, appended to buf, is the client's own RateLimit value,
+// which serveHTTP sends only on an answer a shared cache does not keep: a
+// CDN would hand one client's count to every client.
+func (s *Server) limited(ctx *fasthttp.RequestCtx, now time.Time, buf []byte) (quota []byte, refused bool) {
 	l := s.limiter
 	var xff [][]byte
 	if len(l.trusted) > 0 {
@@ -456,22 +470,25 @@ func (s *Server) limited(ctx *fasthttp.RequestCtx, now time.Time) bool {
 	d := l.allow(clientKey(l.clientAddr(ctx.RemoteIP(), xff)), now)
 	h := &ctx.Response.Header
 	h.SetCanonical(hdrRateLimitPolicy, l.policy)
-	var buf [64]byte
-	b := append(buf[:0], `"per-client";r=`...)
-	b = strconv.AppendInt(b, int64(d.remaining), 10)
-	b = append(b, ";t="...)
+	quota = append(buf, `"per-client";r=`...)
+	quota = strconv.AppendInt(quota, int64(d.remaining), 10)
+	quota = append(quota, ";t="...)
 	if d.ok {
-		b = strconv.AppendInt(b, int64(d.reset), 10)
-		h.SetCanonical(hdrRateLimit, b)
-		return false
+		return strconv.AppendInt(quota, int64(d.reset), 10), false
 	}
-	b = strconv.AppendInt(b, int64(d.retryAfter), 10)
-	h.SetCanonical(hdrRateLimit, b)
+	quota = strconv.AppendInt(quota, int64(d.retryAfter), 10)
 	var ra [20]byte
 	h.SetCanonical(hdrRetryAfter, strconv.AppendInt(ra[:0], int64(d.retryAfter), 10))
 	s.metrics.rateLimited.Inc()
 	writeProblem(ctx, fasthttp.StatusTooManyRequests, problemLimited)
-	return true
+	return quota, true
+}
+
+// sharedCacheable reports whether a shared cache may keep the answer, or
+// update what it keeps from it (a 304): every such answer of the edge says
+// Cache-Control: public.
+func sharedCacheable(h *fasthttp.ResponseHeader) bool {
+	return bytes.HasPrefix(h.PeekBytes(hdrCacheControl), valPublic)
 }
 
 // cacheControl is a Cache-Control value for one max-age, kept so that it
