@@ -60,7 +60,7 @@ func (s *Server) freshRepos(ctx *fasthttp.RequestCtx, e *edition, enc encoding, 
 	var tb [96]byte
 	etag := appendQueryETag(tb[:0], e.version, kindRepos, canon, tag)
 	s.editionHeaders(ctx, e, etag, pinned, now)
-	if answered(ctx, preconditions(&ctx.Request.Header, etag, e.lastModified, e.generatedAt)) {
+	if answered(ctx, editionVerdict(ctx, e, etag)) {
 		return true
 	}
 	h := &ctx.Response.Header
@@ -115,7 +115,7 @@ func (s *Server) freshStats(ctx *fasthttp.RequestCtx, e *edition, enc encoding, 
 	var tb [96]byte
 	etag := appendQueryETag(tb[:0], e.version, kindStats, canon, encodingTags[enc])
 	s.editionHeaders(ctx, e, etag, pinned, now)
-	if answered(ctx, preconditions(&ctx.Request.Header, etag, e.lastModified, e.generatedAt)) {
+	if answered(ctx, editionVerdict(ctx, e, etag)) {
 		return true
 	}
 	sb := scratchBuffers.Get().(*[]byte)

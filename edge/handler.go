@@ -32,6 +32,7 @@ var (
 	hdrRateLimitPolicy   = headerKey("RateLimit-Policy")
 	hdrContentTypeOpts   = headerKey("X-Content-Type-Options")
 	hdrIfMatch           = headerKey(fasthttp.HeaderIfMatch)
+	hdrIfNoneMatch       = headerKey(fasthttp.HeaderIfNoneMatch)
 	hdrIfUnmodifiedSince = headerKey(fasthttp.HeaderIfUnmodifiedSince)
 	valStar              = []byte("*")
 	valExposed           = []byte("ETag, Last-Modified, X-Snapshot-Version, Retry-After, RateLimit, RateLimit-Policy")
@@ -330,7 +331,40 @@ func (s *Server) loadError(ctx *fasthttp.RequestCtx, err error) {
 func (s *Server) sendEdition(ctx *fasthttp.RequestCtx, e *edition, rep *representation, enc encoding, pinned bool, now time.Time) {
 	rep = rep.resolve()
 	s.editionHeaders(ctx, e, rep.etag, pinned, now)
-	send(ctx, rep, ctJSON, enc, e.lastModified, e.generatedAt)
+	if answered(ctx, editionVerdict(ctx, e, rep.etag)) {
+		return
+	}
+	sendBody(ctx, rep, ctJSON, enc)
+}
+
+// editionVerdict evaluates the preconditions of a request for an answer
+// from edition e tagged etag. Besides etag itself, If-None-Match may name
+// the same answer in another encoding that the client takes as readily as
+// the one picked for it (gzip and zstd at the same q), or the same gzip
+// answer stitched otherwise: the client's copy is then as current as the
+// answer about to be sent, so it gets a 304 with its own tag, which lets a
+// cache keep and refresh its copy. Without this, a stitched answer (its
+// tag changes as the edge makes delta sets, and once the answer is
+// compressed whole, and differs between edge nodes) or a gzip copy asked
+// again, and so answered in zstd, would be sent whole again.
+func editionVerdict(ctx *fasthttp.RequestCtx, e *edition, etag []byte) verdict {
+	h := &ctx.Request.Header
+	v := preconditions(h, etag, e.lastModified, e.generatedAt)
+	if v != sendIt || len(h.PeekCanonical(hdrIfNoneMatch)) == 0 {
+		return v
+	}
+	// Accept-Encoding first: PeekAll reuses its result's array.
+	enc, gzipTies := negotiate(h.PeekAll(fasthttp.HeaderAcceptEncoding))
+	var accept [numEncodings]bool
+	accept[enc] = true
+	if gzipTies {
+		accept[encGzip], accept[encZstd] = true, true
+	}
+	if tag := sibling(h.PeekAll(fasthttp.HeaderIfNoneMatch), etag, accept); tag != nil {
+		ctx.Response.Header.SetCanonical(hdrETag, tag)
+		return notModifiedNow
+	}
+	return v
 }
 
 // editionHeaders sets the validators and caching headers of an answer
@@ -382,9 +416,13 @@ func (s *Server) download(ctx *fasthttp.RequestCtx, d download) encoding {
 // send finishes a response whose validators are set: a 304 or a 412 when
 // the request's preconditions say so, else the body.
 func send(ctx *fasthttp.RequestCtx, rep *representation, contentType []byte, enc encoding, lastModifiedHTTP []byte, lastModified time.Time) {
-	if answered(ctx, preconditions(&ctx.Request.Header, rep.etag, lastModifiedHTTP, lastModified)) {
-		return
+	if !answered(ctx, preconditions(&ctx.Request.Header, rep.etag, lastModifiedHTTP, lastModified)) {
+		sendBody(ctx, rep, contentType, enc)
 	}
+}
+
+// sendBody sends rep, in enc, as the body.
+func sendBody(ctx *fasthttp.RequestCtx, rep *representation, contentType []byte, enc encoding) {
 	h := &ctx.Response.Header
 	h.SetContentTypeBytes(contentType)
 	if enc != encIdentity {

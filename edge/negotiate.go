@@ -177,43 +177,100 @@ func etagMatches(values [][]byte, etag []byte) bool { return etagIn(values, etag
 // etagIn reports whether field values list etag, or *. With strong (for
 // If-Match), a weak entity tag matches nothing.
 func etagIn(values [][]byte, etag []byte, strong bool) bool {
-	opaque := etag
-	if len(opaque) >= 2 {
-		opaque = opaque[1 : len(opaque)-1]
-	}
 	for _, v := range values {
 		for {
-			v = skipListSep(v)
-			if len(v) == 0 {
+			tag, weak, star, rest, ok := nextTag(v)
+			if !ok {
 				break
 			}
-			if v[0] == '*' {
+			if star || bytes.Equal(tag, etag) && !(strong && weak) {
 				return true
 			}
-			weak := len(v) >= 2 && v[0] == 'W' && v[1] == '/'
-			if weak {
-				v = v[2:]
-			}
-			if len(v) == 0 || v[0] != '"' {
-				// Not an entity tag: skip to the next element.
-				i := bytes.IndexByte(v, ',')
-				if i < 0 {
-					break
-				}
-				v = v[i:]
-				continue
-			}
-			end := bytes.IndexByte(v[1:], '"')
-			if end < 0 {
-				break
-			}
-			if bytes.Equal(v[1:1+end], opaque) && !(strong && weak) {
-				return true
-			}
-			v = v[end+2:]
+			v = rest
 		}
 	}
 	return false
+}
+
+// nextTag reads the first element of an entity-tag list: the tag with its
+// quotes and without any W/ (nil if the element is not an entity tag),
+// whether it was weak, whether it was *, and the rest of the list. ok is
+// false at the list's end.
+func nextTag(v []byte) (tag []byte, weak, star bool, rest []byte, ok bool) {
+	v = skipListSep(v)
+	if len(v) == 0 {
+		return nil, false, false, nil, false
+	}
+	if v[0] == '*' {
+		return nil, false, true, v[1:], true
+	}
+	weak = len(v) >= 2 && v[0] == 'W' && v[1] == '/'
+	if weak {
+		v = v[2:]
+	}
+	if len(v) == 0 || v[0] != '"' {
+		// Not an entity tag: skip to the next element.
+		if i := bytes.IndexByte(v, ','); i >= 0 {
+			return nil, weak, false, v[i:], true
+		}
+		return nil, weak, false, nil, true
+	}
+	end := bytes.IndexByte(v[1:], '"')
+	if end < 0 {
+		return nil, weak, false, nil, false
+	}
+	return v[:end+2], weak, false, v[end+2:], true
+}
+
+// sibling returns the entity tag, among If-None-Match field values, that
+// names the answer whose tag is etag in another encoding in accept, or
+// nil. An edition's answers are tagged "{version}-{digest}-{encoding}", so
+// a tag that agrees with etag up to its last '-' names the same snapshot
+// and query, and its end says the encoding: "id", "gz", "zst", or "gzsN"
+// for gzip stitched with N delta sets, which grow while an edge node runs,
+// and which a node that has compressed the answer whole no longer sends.
+func sibling(values [][]byte, etag []byte, accept [numEncodings]bool) []byte {
+	i := bytes.LastIndexByte(etag, '-')
+	if i < 0 {
+		return nil
+	}
+	prefix := etag[:i+1]
+	for _, v := range values {
+		for {
+			tag, _, _, rest, ok := nextTag(v)
+			if !ok {
+				break
+			}
+			if len(tag) > len(prefix) && bytes.HasPrefix(tag, prefix) {
+				if enc, known := tagEncoding(tag[len(prefix) : len(tag)-1]); known && accept[enc] {
+					return tag
+				}
+			}
+			v = rest
+		}
+	}
+	return nil
+}
+
+// tagEncoding is the encoding an ETag's last part names.
+func tagEncoding(t []byte) (encoding, bool) {
+	for enc, name := range encodingTags {
+		if string(t) == name {
+			return encoding(enc), true
+		}
+	}
+	n, ok := bytes.CutPrefix(t, []byte("gzs"))
+	if !ok || len(n) == 0 || len(n) > 2 || n[0] == '0' && len(n) > 1 {
+		return 0, false
+	}
+	sets := 0
+	for _, c := range n {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		sets = sets*10 + int(c-'0')
+	}
+	return encGzip, sets <= len(deltaOrders)
 }
 
 func skipListSep(b []byte) []byte {

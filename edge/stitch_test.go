@@ -13,7 +13,9 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
+	"time"
 
 	kgzip "github.com/klauspost/compress/gzip"
 	"github.com/valyala/fasthttp"
@@ -362,8 +364,9 @@ func TestStitchedAnswersDecodeToIdentity(t *testing.T) {
 		if len(whole.body) >= len(gz.body) {
 			t.Errorf("%s: compressed whole in %d bytes, stitched in %d", q, len(whole.body), len(gz.body))
 		}
-		// The stitched ETag is no longer current.
-		get(t, url, "Accept-Encoding", "gzip", "If-None-Match", etag).status(t, 200)
+		// The stitched copy is still as current as the whole one: a
+		// client that has it keeps it (its own tag in the 304).
+		get(t, url, "Accept-Encoding", "gzip", "If-None-Match", etag).status(t, 304).header(t, "ETag", etag)
 	}
 	if stitched < 10 {
 		t.Errorf("only %d of %d answers were stitched", stitched, len(queries))
@@ -371,6 +374,61 @@ func TestStitchedAnswersDecodeToIdentity(t *testing.T) {
 }
 
 var stitchedETag = regexp.MustCompile(`-gzs[0-9]+"$`)
+
+// A client revalidating a copy of the same answer in another form than the
+// one the edge would send now gets a 304 naming its copy, when it takes
+// that form as readily: a stitched gzip answer once the edge has compressed
+// it whole, or has more delta sets (as another edge node may), or a gzip
+// copy where the answer, asked again, goes in zstd. Anything else is sent.
+func TestRevalidationAcrossForms(t *testing.T) {
+	st := newStore(t)
+	old := publish(t, st, synthSnapshot(300, 8, t0))
+	publish(t, st, synthSnapshot(400, 9, t0.Add(time.Minute)))
+	te := startEdge(t, st, Config{}, true)
+	const both = "gzip, zstd"
+	url := te.url + "/repos?limit=120&sort=stars"
+	first := get(t, url, "Accept-Encoding", both).status(t, 200).header(t, "Content-Encoding", "gzip")
+	stitched := first.Header.Get("ETag")
+	if !stitchedETag.MatchString(stitched) {
+		t.Fatalf("first answer's ETag %s: not stitched", stitched)
+	}
+	// Asked again, the answer goes in zstd; the stitched copy is kept.
+	get(t, url, "Accept-Encoding", both).status(t, 200).header(t, "Content-Encoding", "zstd")
+	zst := get(t, url, "Accept-Encoding", both, "If-None-Match", stitched).status(t, 304).header(t, "ETag", stitched).
+		header(t, "Cache-Control", first.Header.Get("Cache-Control")).Header
+	if zst.Get("Vary") != "Accept-Encoding" || zst.Get("X-Snapshot-Version") == "" {
+		t.Errorf("304 headers %v", zst)
+	}
+	prefix := stitchedETag.ReplaceAllString(stitched, "") // "{version}-{digest}
+	for _, c := range []struct {
+		ae, inm string
+		status  int
+	}{
+		{both, prefix + `-gzs12"`, 304},                             // stitched with more delta sets elsewhere
+		{both, `W/` + prefix + `-gz"`, 304},                         // If-None-Match compares weakly
+		{both, `"x", ` + prefix + `-zst"`, 304},                     // the current tag, in a list
+		{"gzip", prefix + `-zst"`, 200},                             // zstd is not acceptable
+		{"gzip;q=0.5, zstd", prefix + `-gzs3"`, 200},                // gzip is less welcome than zstd
+		{both, prefix + `-gzs13"`, 200},                             // no such stitching
+		{both, prefix + `-gzs03"`, 200},                             // nor spelling
+		{both, prefix + `-br"`, 200},                                // nor encoding
+		{both, prefix + `-id"`, 200},                                // identity is acceptable, but less welcome
+		{both, strings.Replace(prefix, "-", "-0", 1) + `-gz"`, 200}, // another version
+	} {
+		r := get(t, url, "Accept-Encoding", c.ae, "If-None-Match", c.inm).status(t, c.status)
+		if c.status == 304 {
+			want := strings.TrimPrefix(strings.SplitN(c.inm, ", ", 2)[len(strings.SplitN(c.inm, ", ", 2))-1], "W/")
+			r.header(t, "ETag", want)
+		}
+	}
+	// Another query's tag, or the old snapshot's, is not this answer's.
+	other := get(t, te.url+"/repos?limit=121&sort=stars", "Accept-Encoding", both).status(t, 200).Header.Get("ETag")
+	get(t, url, "Accept-Encoding", both, "If-None-Match", other).status(t, 200)
+	pinned := get(t, url+"&snapshot="+old.Version, "Accept-Encoding", "gzip").status(t, 200).Header.Get("ETag")
+	get(t, url, "Accept-Encoding", both, "If-None-Match", pinned).status(t, 200)
+	// If-Match is not widened: the client's copy must be the one sent.
+	problemOf(t, get(t, url, "Accept-Encoding", both, "If-Match", stitched), 412)
+}
 
 // allDeltas makes e's delta sets and waits for them, so that stitched
 // answers do not change in the middle of a test.
