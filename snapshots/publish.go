@@ -167,10 +167,10 @@ func zstdHigh(b []byte) ([]byte, error) {
 }
 
 // Publish stores a snapshot and points latest.json at it, unless the
-// repositories are the same as those latest.json already names, in which
-// case nothing is written and published is false. The version's files and
-// manifest are written before latest.json, so latest.json never names a
-// version that is not whole.
+// repositories are the same as those latest.json already names and that
+// version is whole in the store, in which case nothing is written and
+// published is false. The version's files and manifest are written before
+// latest.json, so latest.json never names a version that is not whole.
 func Publish(ctx context.Context, st Store, s *Snapshot) (m Manifest, published bool, err error) {
 	digest, err := s.ContentDigest()
 	if err != nil {
@@ -183,7 +183,16 @@ func Publish(ctx context.Context, st Store, s *Snapshot) (m Manifest, published 
 		return Manifest{}, false, fmt.Errorf("publish: read latest: %w", err)
 	}
 	if err == nil && cur.ContentSHA256 == digest {
-		return *cur, false, nil
+		// Unchanged, but its files may have gone since (deleted by hand,
+		// or by a bucket's lifecycle rule): then it is published again,
+		// as a new version, or edges could never load it.
+		whole, err := isWhole(ctx, st, cur)
+		if err != nil {
+			return Manifest{}, false, fmt.Errorf("publish: check %s: %w", cur.Version, err)
+		}
+		if whole {
+			return *cur, false, nil
+		}
 	}
 	e, err := Encode(s)
 	if err != nil {
@@ -208,6 +217,28 @@ func Publish(ctx context.Context, st Store, s *Snapshot) (m Manifest, published 
 		return Manifest{}, false, fmt.Errorf("publish %s: latest.json: %w", v, err)
 	}
 	return e.Manifest, true, nil
+}
+
+// isWhole reports whether every file m lists, and the version's manifest,
+// is in the store at its size: one listing, not a read of each.
+func isWhole(ctx context.Context, st Store, m *Manifest) (bool, error) {
+	infos, err := st.List(ctx, VersionKey(m.Version, ""))
+	if err != nil {
+		return false, err
+	}
+	sizes := make(map[string]int64, len(infos))
+	for _, o := range infos {
+		sizes[o.Key] = o.Size
+	}
+	if _, ok := sizes[VersionKey(m.Version, manifestName)]; !ok {
+		return false, nil
+	}
+	for _, f := range m.Files {
+		if size, ok := sizes[f.Key]; !ok || size != f.Size {
+			return false, nil
+		}
+	}
+	return true, nil
 }
 
 func readLatest(ctx context.Context, st Store) (*Manifest, error) {

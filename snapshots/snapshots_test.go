@@ -241,6 +241,40 @@ func TestUnchangedSnapshotIsNotRepublished(t *testing.T) {
 	}
 }
 
+// Unchanged repositories are published again when the version latest.json
+// names is no longer whole: edges could not load it.
+func TestUnchangedButMissingIsRepublished(t *testing.T) {
+	ctx := context.Background()
+	st, _ := newStore(t)
+	if _, _, err := snapshots.Publish(ctx, st, makeSnapshot(10, "x", t0)); err != nil {
+		t.Fatal(err)
+	}
+	for i, name := range []string{"repos.json.gz", "manifest.json", "repos.json"} {
+		cur, _, err := snapshots.Latest(ctx, st, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := st.Delete(ctx, snapshots.VersionKey(cur.Version, name)); err != nil {
+			t.Fatal(err)
+		}
+		m, published, err := snapshots.Publish(ctx, st, makeSnapshot(10, "x", t0.Add(time.Duration(i+1)*time.Minute)))
+		if err != nil || !published || m.Version == cur.Version {
+			t.Fatalf("%s gone: published=%v version %s (was %s) %v", name, published, m.Version, cur.Version, err)
+		}
+		if _, err := snapshots.Load(ctx, st, &m); err != nil {
+			t.Errorf("%s gone: the new version does not load: %v", name, err)
+		}
+	}
+	// A file rewritten at another size is not the version either.
+	cur, _, _ := snapshots.Latest(ctx, st, "")
+	if err := st.Put(ctx, snapshots.VersionKey(cur.Version, "repos.json.zst"), []byte("x"), snapshots.Meta{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, published, err := snapshots.Publish(ctx, st, makeSnapshot(10, "x", t0.Add(time.Hour))); err != nil || !published {
+		t.Errorf("a truncated file: published=%v %v", published, err)
+	}
+}
+
 // A latest.json that cannot be read is corrupt, and the next publication
 // replaces it: only a publication can repair it. One of another schema
 // version is left alone: it may be a newer publisher's.
