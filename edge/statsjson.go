@@ -22,55 +22,33 @@ func appendStats(b []byte, st *filters.Stats) ([]byte, error) {
 	b = append(b, `,"total_bytes":`...)
 	b = strconv.AppendInt(b, st.TotalBytes, 10)
 	b = append(b, `,"languages":`...)
-	if st.Languages == nil {
-		b = append(b, "null"...)
-	} else {
-		b = append(b, '{')
-		for i, k := range sortedKeys(st.Languages) {
-			l := st.Languages[k]
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendJSONString(b, k)
-			b = append(b, `:{"name":`...)
-			b = appendJSONString(b, l.Name)
-			b = append(b, `,"repositories":`...)
-			b = strconv.AppendInt(b, int64(l.Repositories), 10)
-			b = append(b, `,"bytes":`...)
-			b = strconv.AppendInt(b, l.Bytes, 10)
-			b = append(b, `,"share":`...)
-			b, err = appendJSONFloat(b, l.Share, err)
-			b = append(b, `,"primary":`...)
-			b = strconv.AppendInt(b, int64(l.Primary), 10)
-			b = append(b, `,"avg_forks":`...)
-			b, err = appendJSONFloat(b, l.AvgForks, err)
-			b = append(b, `,"avg_open_issues":`...)
-			b, err = appendJSONFloat(b, l.AvgOpenIssues, err)
-			b = append(b, `,"avg_size":`...)
-			b, err = appendJSONFloat(b, l.AvgSize, err)
-			b = append(b, '}')
-		}
-		b = append(b, '}')
-	}
+	b = appendMap(b, st.Languages, func(b []byte, l filters.LanguageStats) []byte {
+		b = append(b, `{"name":`...)
+		b = appendJSONString(b, l.Name)
+		b = append(b, `,"repositories":`...)
+		b = strconv.AppendInt(b, int64(l.Repositories), 10)
+		b = append(b, `,"bytes":`...)
+		b = strconv.AppendInt(b, l.Bytes, 10)
+		b = append(b, `,"share":`...)
+		b, err = appendJSONFloat(b, l.Share, err)
+		b = append(b, `,"primary":`...)
+		b = strconv.AppendInt(b, int64(l.Primary), 10)
+		b = append(b, `,"avg_forks":`...)
+		b, err = appendJSONFloat(b, l.AvgForks, err)
+		b = append(b, `,"avg_open_issues":`...)
+		b, err = appendJSONFloat(b, l.AvgOpenIssues, err)
+		b = append(b, `,"avg_size":`...)
+		b, err = appendJSONFloat(b, l.AvgSize, err)
+		return append(b, '}')
+	})
 	b = append(b, `,"licenses":`...)
-	if st.Licenses == nil {
-		b = append(b, "null"...)
-	} else {
-		b = append(b, '{')
-		for i, k := range sortedKeys(st.Licenses) {
-			l := st.Licenses[k]
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendJSONString(b, k)
-			b = append(b, `:{"name":`...)
-			b = appendJSONString(b, l.Name)
-			b = append(b, `,"repositories":`...)
-			b = strconv.AppendInt(b, int64(l.Repositories), 10)
-			b = append(b, '}')
-		}
-		b = append(b, '}')
-	}
+	b = appendMap(b, st.Licenses, func(b []byte, l filters.LicenseStats) []byte {
+		b = append(b, `{"name":`...)
+		b = appendJSONString(b, l.Name)
+		b = append(b, `,"repositories":`...)
+		b = strconv.AppendInt(b, int64(l.Repositories), 10)
+		return append(b, '}')
+	})
 	b = append(b, `,"topics":`...)
 	if st.Topics == nil {
 		b = append(b, "null"...)
@@ -106,23 +84,28 @@ func appendStats(b []byte, st *filters.Stats) ([]byte, error) {
 		b = append(b, `,"primary":`...)
 		b = strconv.AppendInt(b, int64(s.Primary), 10)
 		b = append(b, `,"co_languages":`...)
-		if s.CoLanguages == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '{')
-			for i, k := range sortedKeys(s.CoLanguages) {
-				if i > 0 {
-					b = append(b, ',')
-				}
-				b = appendJSONString(b, k)
-				b = append(b, ':')
-				b = strconv.AppendInt(b, int64(s.CoLanguages[k]), 10)
-			}
-			b = append(b, '}')
-		}
+		b = appendMap(b, s.CoLanguages, func(b []byte, n int) []byte { return strconv.AppendInt(b, int64(n), 10) })
 		b = append(b, '}')
 	}
 	return b, err
+}
+
+// appendMap appends m as encoding/json writes a map: null when nil, else
+// an object in key order, each value appended by value.
+func appendMap[V any](b []byte, m map[string]V, value func([]byte, V) []byte) []byte {
+	if m == nil {
+		return append(b, "null"...)
+	}
+	b = append(b, '{')
+	for i, k := range sortedKeys(m) {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, k)
+		b = append(b, ':')
+		b = value(b, m[k])
+	}
+	return append(b, '}')
 }
 
 // sortedKeys are m's keys in the order encoding/json writes them.
