@@ -32,7 +32,8 @@ type Config struct {
 	// lets clients keep an answer until the next publication is due.
 	PublishInterval time.Duration
 	// LoadTimeout bounds one poll, or one load of a version asked for by
-	// ?snapshot= or /snapshots/{version}/….
+	// ?snapshot= or /snapshots/{version}/…: its wait for a turn, and then
+	// its read, each.
 	LoadTimeout time.Duration
 
 	// CacheBytes bounds the cache of filtered answers of the newest

@@ -675,6 +675,48 @@ func TestDownloadsLoadOneAtATime(t *testing.T) {
 	get(t, busy.url+"/snapshots/"+versions[2]+"/repos.json").status(t, 200)
 }
 
+// A load that waited for its slot has a whole LOAD_TIMEOUT to read: the
+// wait must not use up the read's time, leaving a slow store too little
+// and the timeout remembered as the version's failure.
+func TestWaitingLeavesTheReadItsTimeout(t *testing.T) {
+	st := &holdingStore{Store: newStore(t), release: make(chan struct{}), stop: make(chan struct{})}
+	var versions []string
+	for i := range 2 {
+		versions = append(versions, publish(t, st, makeSnapshot(5, fmt.Sprint(i), t0.Add(time.Duration(i)*time.Minute))).Version)
+	}
+	const timeout = time.Hour
+	te := startEdge(t, st, Config{LoadTimeout: timeout, PollInterval: time.Hour}, true)
+	for _, c := range []struct {
+		name, path string
+		slot       *loadSlot
+	}{
+		{"version", "/repos?snapshot=" + versions[0], &te.versions.slot},
+		{"download", "/snapshots/" + versions[0] + "/repos.json", &te.fileSlot},
+	} {
+		c.slot.c <- struct{}{} // another load, taking its time
+		done := make(chan string, 1)
+		go func() {
+			resp, err := client.Get(te.url + c.path)
+			if err != nil {
+				done <- err.Error()
+				return
+			}
+			resp.Body.Close()
+			done <- resp.Status
+		}()
+		waitFor(t, c.name+" waiting for the slot", func() bool { return c.slot.queued.Load() == 1 })
+		freed := time.Now()
+		<-c.slot.c
+		if status := <-done; status != "200 OK" {
+			t.Fatalf("%s: %s", c.name, status)
+		}
+		if d := *st.deadline.Load(); d.Before(freed.Add(timeout)) {
+			t.Errorf("%s: the read's deadline is %v after the slot was freed, less than a whole LOAD_TIMEOUT (%v)",
+				c.name, d.Sub(freed), timeout)
+		}
+	}
+}
+
 // holdingStore holds every read of a snapshot's repositories, once hold
 // is set, until a value arrives on release or stop is closed; it counts
 // the reads in progress.
@@ -683,9 +725,13 @@ type holdingStore struct {
 	hold          atomic.Bool
 	reading, peak atomic.Int64
 	release, stop chan struct{}
+	deadline      atomic.Pointer[time.Time] // the last read's
 }
 
 func (h *holdingStore) Get(ctx context.Context, key, ifNoneMatch string) (*snapshots.Object, error) {
+	if d, ok := ctx.Deadline(); ok && strings.Contains(key, "/repos.json") {
+		h.deadline.Store(&d)
+	}
 	if h.hold.Load() && strings.Contains(key, "/repos.json") {
 		n := h.reading.Add(1)
 		defer h.reading.Add(-1)

@@ -199,11 +199,21 @@ func (s *Server) loadEdition(v string) (*edition, error) {
 		return nil, err
 	}
 	defer s.versions.slot.release()
+	ctx, cancelRead := s.readContext()
+	defer cancelRead()
 	snap, err := loadSnapshot(ctx, s.store, m)
 	if err != nil {
 		return nil, err
 	}
 	return buildEdition(m, snap, s.pinnedCacheBytes())
+}
+
+// readContext bounds a read that has waited for its slot with a
+// LoadTimeout of its own: a wait that used up most of the first would
+// leave a slow store too little time, and the timeout would be remembered
+// as the version's failure though nothing was wrong with it.
+func (s *Server) readContext() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(s.loadCtx, s.cfg.LoadTimeout)
 }
 
 // manifest returns the manifest of a valid version, from memory when an
@@ -281,6 +291,8 @@ func (s *Server) loadFile(v string, enc encoding) (*file, error) {
 		return nil, err
 	}
 	defer s.fileSlot.release()
+	ctx, cancelRead := s.readContext()
+	defer cancelRead()
 	obj, err := s.store.Get(ctx, snapshots.VersionKey(v, fileNames[enc]), "")
 	if errors.Is(err, snapshots.ErrNotFound) {
 		return nil, errNoVersion // pruned since the manifest was read
