@@ -39,7 +39,6 @@ var (
 	valAcceptEncoding    = []byte("Accept-Encoding")
 	valGetHead           = []byte("GET, HEAD")
 	valNoStore           = []byte("no-store")
-	valPublic            = []byte("public")
 	valNoSniff           = []byte("nosniff")
 	valImmutable         = []byte("public, max-age=31536000, immutable")
 	valOpenAPICache      = []byte("public, max-age=3600, stale-while-revalidate=3600, stale-if-error=86400")
@@ -107,9 +106,12 @@ func (s *Server) serveHTTP(ctx *fasthttp.RequestCtx) {
 			s.log.Error("edge: handler panicked", "route", routeNames[rt], "panic", r)
 			ctx.Response.Reset()
 			ctx.Response.Header.SetCanonical(hdrAllowOrigin, valStar)
+			if quota != nil {
+				ctx.Response.Header.SetCanonical(hdrRateLimitPolicy, s.limiter.policy)
+			}
 			writeProblem(ctx, fasthttp.StatusInternalServerError, problemInternal)
 		}
-		if quota != nil && !sharedCacheable(&ctx.Response.Header) {
+		if quota != nil && private(&ctx.Response.Header) {
 			ctx.Response.Header.SetCanonical(hdrRateLimit, quota)
 		}
 		s.metrics.observe(rt, ctx.Response.StatusCode(), enc, time.Since(start))
@@ -497,8 +499,8 @@ func (s *Server) badRequest(ctx *fasthttp.RequestCtx, err error) {
 // limited applies the client's rate limit: it sets RateLimit-Policy, the
 // same for every client, and, over the limit, answers 429 and reports it
 // refused. quota, appended to buf, is the client's own RateLimit value,
-// which serveHTTP sends only on an answer a shared cache does not keep: a
-// CDN would hand one client's count to every client.
+// which serveHTTP sends only on an answer no cache keeps (private): a CDN
+// would hand one client's count to every client.
 func (s *Server) limited(ctx *fasthttp.RequestCtx, now time.Time, buf []byte) (quota []byte, refused bool) {
 	l := s.limiter
 	var xff [][]byte
@@ -522,11 +524,11 @@ func (s *Server) limited(ctx *fasthttp.RequestCtx, now time.Time, buf []byte) (q
 	return quota, true
 }
 
-// sharedCacheable reports whether a shared cache may keep the answer, or
-// update what it keeps from it (a 304): every such answer of the edge says
-// Cache-Control: public.
-func sharedCacheable(h *fasthttp.ResponseHeader) bool {
-	return bytes.HasPrefix(h.PeekBytes(hdrCacheControl), valPublic)
+// private reports whether no cache keeps the answer, nor updates what it
+// keeps from it (a 304): Cache-Control: no-store. The page's no-cache
+// lets a shared cache keep it too, to revalidate.
+func private(h *fasthttp.ResponseHeader) bool {
+	return bytes.Equal(h.PeekBytes(hdrCacheControl), valNoStore)
 }
 
 // cacheControl is a Cache-Control value for one max-age, kept so that it

@@ -47,6 +47,9 @@ func TestRateLimit(t *testing.T) {
 	// Behind a trusted proxy, each forwarded client has its own bucket:
 	// one over its limit does not starve another.
 	get(t, te.url+"/repos", "X-Forwarded-For", "203.0.113.7").status(t, 200)
+	// The page is no-cache, which a shared cache keeps too.
+	get(t, te.url+"/", "X-Forwarded-For", "203.0.113.7").status(t, 200).header(t, "Cache-Control", "no-cache").
+		header(t, "RateLimit-Policy", `"per-client";q=3;w=300`).header(t, "RateLimit", "")
 	get(t, te.url+"/ping", "X-Forwarded-For", "198.51.100.1, 203.0.113.8").status(t, 200).header(t, "RateLimit", `"per-client";r=2;t=100`)
 	for range 2 {
 		get(t, te.url+"/repos", "X-Forwarded-For", "203.0.113.8").status(t, 200)
@@ -434,5 +437,16 @@ func TestPanicIsA500(t *testing.T) {
 	s.Handler()(&ctx)
 	if ctx.Response.StatusCode() != 500 || string(ctx.Response.Header.ContentType()) != "application/problem+json" {
 		t.Errorf("status %d, %s", ctx.Response.StatusCode(), ctx.Response.Body())
+	}
+
+	// Rate limited, the 500 names both the client's count and the policy
+	// it counts against.
+	s.limiter = newLimiter(1, 10, nil)
+	ctx.Response.Reset()
+	s.Handler()(&ctx)
+	if ctx.Response.StatusCode() != 500 || string(ctx.Response.Header.Peek("RateLimit")) != `"per-client";r=9;t=1` ||
+		string(ctx.Response.Header.Peek("RateLimit-Policy")) != `"per-client";q=10;w=10` {
+		t.Errorf("status %d, RateLimit %q, RateLimit-Policy %q", ctx.Response.StatusCode(),
+			ctx.Response.Header.Peek("RateLimit"), ctx.Response.Header.Peek("RateLimit-Policy"))
 	}
 }
