@@ -352,10 +352,10 @@ func (s *Server) sendEdition(ctx *fasthttp.RequestCtx, e *edition, rep *represen
 func editionVerdict(ctx *fasthttp.RequestCtx, e *edition, etag []byte) verdict {
 	h := &ctx.Request.Header
 	v := preconditions(h, etag, e.lastModified, e.generatedAt)
-	if v != sendIt || len(h.PeekCanonical(hdrIfNoneMatch)) == 0 {
+	if v != sendIt || len(h.PeekAll(fasthttp.HeaderIfNoneMatch)) == 0 {
 		return v
 	}
-	// Accept-Encoding first: PeekAll reuses its result's array.
+	// PeekAll reuses its result's array: If-None-Match is read again after.
 	enc, gzipTies := negotiate(h.PeekAll(fasthttp.HeaderAcceptEncoding))
 	var accept [numEncodings]bool
 	accept[enc] = true

@@ -224,7 +224,8 @@ func nextTag(v []byte) (tag []byte, weak, star bool, rest []byte, ok bool) {
 
 // sibling returns the entity tag, among If-None-Match field values, that
 // names the answer whose tag is etag in another encoding in accept, or
-// nil. An edition's answers are tagged "{version}-{digest}-{encoding}", so
+// nil; a weak one keeps its W/, since a cache updates a copy it keeps from
+// a 304 only if the 304 names that copy's validator as it has it. An edition's answers are tagged "{version}-{digest}-{encoding}", so
 // a tag that agrees with etag up to its last '-' names the same snapshot
 // and query, and its end says the encoding: "id", "gz", "zst", or "gzsN"
 // for gzip stitched with N delta sets, which grow while an edge node runs,
@@ -237,12 +238,16 @@ func sibling(values [][]byte, etag []byte, accept [numEncodings]bool) []byte {
 	prefix := etag[:i+1]
 	for _, v := range values {
 		for {
-			tag, _, _, rest, ok := nextTag(v)
+			v = skipListSep(v)
+			tag, weak, _, rest, ok := nextTag(v)
 			if !ok {
 				break
 			}
 			if len(tag) > len(prefix) && bytes.HasPrefix(tag, prefix) {
 				if enc, known := tagEncoding(tag[len(prefix) : len(tag)-1]); known && accept[enc] {
+					if weak {
+						return v[:len("W/")+len(tag)]
+					}
 					return tag
 				}
 			}
