@@ -582,17 +582,9 @@ func TestVersionsLoadOneAtATime(t *testing.T) {
 	te := startEdge(t, st, Config{}, true) // serving versions[3]
 	t.Cleanup(func() { close(st.stop) })   // before the edge stops, should the test fail
 	st.hold.Store(true)
-	done := make(chan string, 3)
+	var done []<-chan string
 	for _, v := range versions[:3] {
-		go func() {
-			resp, err := client.Get(te.url + "/repos?snapshot=" + v)
-			if err != nil {
-				done <- err.Error()
-				return
-			}
-			resp.Body.Close()
-			done <- resp.Status
-		}()
+		done = append(done, getStatus(te.url+"/repos?snapshot="+v))
 	}
 	// One load reads its snapshot while the other two wait for it.
 	waitFor(t, "one load reading and two waiting", func() bool {
@@ -601,8 +593,8 @@ func TestVersionsLoadOneAtATime(t *testing.T) {
 	for range 3 {
 		st.release <- struct{}{}
 	}
-	for range 3 {
-		if status := <-done; status != "200 OK" {
+	for _, d := range done {
+		if status := <-d; status != "200 OK" {
 			t.Errorf("a version asked for: %s", status)
 		}
 	}
@@ -640,17 +632,9 @@ func TestDownloadsLoadOneAtATime(t *testing.T) {
 	st.hold.Store(true)
 	paths := []string{"/snapshots/" + versions[0] + "/repos.json", "/snapshots/" + versions[0] + "/repos.json.gz",
 		"/snapshots/" + versions[1] + "/repos.json.zst"}
-	done := make(chan string, len(paths))
+	var done []<-chan string
 	for _, p := range paths {
-		go func() {
-			resp, err := client.Get(te.url + p)
-			if err != nil {
-				done <- err.Error()
-				return
-			}
-			resp.Body.Close()
-			done <- resp.Status
-		}()
+		done = append(done, getStatus(te.url+p))
 	}
 	waitFor(t, "one download reading and two waiting", func() bool {
 		return st.reading.Load() == 1 && te.fileSlot.queued.Load() == 2
@@ -658,8 +642,8 @@ func TestDownloadsLoadOneAtATime(t *testing.T) {
 	for range paths {
 		st.release <- struct{}{}
 	}
-	for range paths {
-		if status := <-done; status != "200 OK" {
+	for _, d := range done {
+		if status := <-d; status != "200 OK" {
 			t.Errorf("a download: %s", status)
 		}
 	}
@@ -694,16 +678,7 @@ func TestWaitingLeavesTheReadItsTimeout(t *testing.T) {
 		{"download", "/snapshots/" + versions[0] + "/repos.json", &te.fileSlot},
 	} {
 		c.slot.c <- struct{}{} // another load, taking its time
-		done := make(chan string, 1)
-		go func() {
-			resp, err := client.Get(te.url + c.path)
-			if err != nil {
-				done <- err.Error()
-				return
-			}
-			resp.Body.Close()
-			done <- resp.Status
-		}()
+		done := getStatus(te.url + c.path)
 		waitFor(t, c.name+" waiting for the slot", func() bool { return c.slot.queued.Load() == 1 })
 		freed := time.Now()
 		<-c.slot.c

@@ -230,6 +230,22 @@ func get(t testing.TB, url string, header ...string) reply {
 	return do(t, http.MethodGet, url, header...)
 }
 
+// getStatus asks for url in the background, for tests that hold the
+// answer up: its status line, or the error, arrives on the channel.
+func getStatus(url string) <-chan string {
+	done := make(chan string, 1)
+	go func() {
+		resp, err := client.Get(url)
+		if err != nil {
+			done <- err.Error()
+			return
+		}
+		resp.Body.Close()
+		done <- resp.Status
+	}()
+	return done
+}
+
 // decoded is the body with its Content-Encoding undone.
 func (r reply) decoded(t testing.TB) []byte {
 	t.Helper()
