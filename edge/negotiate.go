@@ -225,11 +225,12 @@ func nextTag(v []byte) (tag []byte, weak, star bool, rest []byte, ok bool) {
 // sibling returns the entity tag, among If-None-Match field values, that
 // names the answer whose tag is etag in another encoding in accept, or
 // nil; a weak one keeps its W/, since a cache updates a copy it keeps from
-// a 304 only if the 304 names that copy's validator as it has it. An edition's answers are tagged "{version}-{digest}-{encoding}", so
-// a tag that agrees with etag up to its last '-' names the same snapshot
-// and query, and its end says the encoding: "id", "gz", "zst", or "gzsN"
-// for gzip stitched with N delta sets, which grow while an edge node runs,
-// and which a node that has compressed the answer whole no longer sends.
+// a 304 only if the 304 names that copy's validator as it has it.
+// An edition's answers are tagged "{version}-{digest}-{encoding}", so a
+// tag that agrees with etag up to its last '-' names the same snapshot and
+// query, and its end says the encoding: "id", "gz", "zst", or "gzsN" for
+// gzip stitched with N delta sets, which grow while an edge node runs, and
+// which a node that has compressed the answer whole no longer sends.
 func sibling(values [][]byte, etag []byte, accept [numEncodings]bool) []byte {
 	i := bytes.LastIndexByte(etag, '-')
 	if i < 0 {
