@@ -32,7 +32,6 @@ var (
 	hdrRateLimitPolicy   = headerKey("RateLimit-Policy")
 	hdrContentTypeOpts   = headerKey("X-Content-Type-Options")
 	hdrIfMatch           = headerKey(fasthttp.HeaderIfMatch)
-	hdrIfNoneMatch       = headerKey(fasthttp.HeaderIfNoneMatch)
 	hdrIfUnmodifiedSince = headerKey(fasthttp.HeaderIfUnmodifiedSince)
 	valStar              = []byte("*")
 	valExposed           = []byte("ETag, Last-Modified, X-Snapshot-Version, Retry-After, RateLimit, RateLimit-Policy")
