@@ -271,6 +271,7 @@ func TestFailedPreconditions(t *testing.T) {
 		failed("If-Match", "If-Match", "W/"+etag) // If-Match compares strongly
 		failed("If-Match", "If-Match", `"other"`, "If-Unmodified-Since", lm)
 		failed("If-Match", "If-Match", `"other"`, "If-None-Match", etag)
+		failed("If-Match", "If-Match", "", "If-Match", `"other"`) // every line counts, an empty first one too
 		get(t, url(), "If-Match", "*").status(t, 200)
 		if lm != "" {
 			failed("If-Unmodified-Since", "If-Unmodified-Since", before)

@@ -31,7 +31,6 @@ var (
 	hdrRateLimit         = headerKey("RateLimit")
 	hdrRateLimitPolicy   = headerKey("RateLimit-Policy")
 	hdrContentTypeOpts   = headerKey("X-Content-Type-Options")
-	hdrIfMatch           = headerKey(fasthttp.HeaderIfMatch)
 	hdrIfUnmodifiedSince = headerKey(fasthttp.HeaderIfUnmodifiedSince)
 	valStar              = []byte("*")
 	valExposed           = []byte("ETag, Last-Modified, X-Snapshot-Version, Retry-After, RateLimit, RateLimit-Policy")

@@ -301,12 +301,13 @@ const (
 // the client's copy is not the current one); then If-None-Match, else
 // If-Modified-Since (304 when the client has it).
 //
-// Few requests carry If-Match or If-Unmodified-Since, so they are looked
-// for by their canonical names, as fasthttp stores them, which spares
-// normalizing the names first (PeekAll and Peek do) on every request.
+// If-Match is read across all its lines, as If-None-Match is, and is
+// absent when every line is empty. If-Unmodified-Since, a single date, is
+// looked for by its canonical name, as fasthttp stores it, which spares
+// normalizing the name first (Peek does) on every request.
 func preconditions(h *fasthttp.RequestHeader, etag, lastModifiedHTTP []byte, lastModified time.Time) verdict {
-	if len(h.PeekCanonical(hdrIfMatch)) > 0 {
-		if !etagIn(h.PeekAll(fasthttp.HeaderIfMatch), etag, true) {
+	if im := h.PeekAll(fasthttp.HeaderIfMatch); !allEmpty(im) {
+		if !etagIn(im, etag, true) {
 			return failedIfMatch
 		}
 	} else if ius := h.PeekCanonical(hdrIfUnmodifiedSince); len(ius) > 0 && !lastModified.IsZero() && !bytes.Equal(ius, lastModifiedHTTP) {
@@ -318,6 +319,15 @@ func preconditions(h *fasthttp.RequestHeader, etag, lastModifiedHTTP []byte, las
 		return notModifiedNow
 	}
 	return sendIt
+}
+
+func allEmpty(values [][]byte) bool {
+	for _, v := range values {
+		if len(v) > 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // notModified evaluates If-None-Match when present, else
