@@ -172,7 +172,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.MetricsAddr, "metrics-addr", env.String("METRICS_ADDR", d.MetricsAddr), "address of /metrics and /debug/pprof/, never the public one; empty for none (env METRICS_ADDR)")
 	fs.DurationVar(&c.PollInterval, "poll-interval", env.Duration("POLL_INTERVAL", d.PollInterval), "how often to poll latest.json (env POLL_INTERVAL)")
 	fs.DurationVar(&c.PublishInterval, "publish-interval", env.Duration("PUBLISH_INTERVAL", d.PublishInterval), "the publisher's interval; answers are cacheable until the next publication is due (env PUBLISH_INTERVAL)")
-	fs.DurationVar(&c.LoadTimeout, "load-timeout", env.Duration("LOAD_TIMEOUT", d.LoadTimeout), "bound on one poll or one on-demand load of a version (env LOAD_TIMEOUT)")
+	fs.DurationVar(&c.LoadTimeout, "load-timeout", env.Duration("LOAD_TIMEOUT", d.LoadTimeout), "time limit for one poll, and for one store read of a version (?snapshot=) or a download; the wait for a turn to read has a LOAD_TIMEOUT of its own (env LOAD_TIMEOUT)")
 	c.CacheBytes = envflag.Get(&env, "CACHE_BYTES", d.CacheBytes, parseCacheBytes)
 	fs.Var((*cacheBytes)(&c.CacheBytes), "cache-bytes", "bound on the cache of filtered answers, e.g. 64MiB; 0 turns caching off (env CACHE_BYTES)")
 	fs.IntVar(&c.SnapshotLRU, "snapshot-lru", env.Int("SNAPSHOT_LRU", d.SnapshotLRU), "versions kept in memory for ?snapshot= besides the newest (env SNAPSHOT_LRU)")

@@ -226,6 +226,9 @@ func nextTag(v []byte) (tag []byte, weak, star bool, rest []byte, ok bool) {
 // names the answer whose tag is etag in another encoding in accept, or
 // nil; a weak one keeps its W/, since a cache updates a copy it keeps from
 // a 304 only if the 304 names that copy's validator as it has it.
+// (A weak match of etag itself gets etag, strong: RFC 9110 15.4.5 has a
+// 304 carry the ETag a 200 would, and a weakened tag comes from whatever
+// changed the bytes downstream, which keeps its own validators.)
 // An edition's answers are tagged "{version}-{digest}-{encoding}", so a
 // tag that agrees with etag up to its last '-' names the same snapshot and
 // query, and its end says the encoding: "id", "gz", "zst", or "gzsN" for
