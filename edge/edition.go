@@ -52,6 +52,9 @@ type edition struct {
 	readyBody     []byte // /readyz
 	lastModified  []byte // generatedAt as an HTTP date
 	versionHeader []byte
+	// headers are those of every answer from the edition but its ETag
+	// and Cache-Control (editionHeaders).
+	headers *fasthttp.ResponseHeader
 
 	// The unfiltered answers, built at load, except the compressed
 	// /repos of a large snapshot, which are built in the background
@@ -100,6 +103,7 @@ func newEdition(m *snapshots.Manifest, l *loaded, cacheBytes int64) (*edition, e
 	e.snapshotJSON = block
 	e.readyBody = append(append([]byte(`{"status":"ready","snapshot":`), block...), '}')
 	e.lastModified = fasthttp.AppendHTTPDate(nil, e.generatedAt)
+	e.headers = headerTemplate(hdrLastModified, e.lastModified, hdrVary, valAcceptEncoding, hdrSnapshotVersion, e.versionHeader)
 
 	// The unfiltered /repos answer: the objects as published, in their
 	// envelope.
