@@ -282,16 +282,30 @@ func TestFailedPreconditions(t *testing.T) {
 			continue // a fresh query's ETag is only known by asking, and then it is no longer fresh
 		}
 		if path == "/repos" { // header names are case-insensitive
-			c, err := net.Dial("tcp", strings.TrimPrefix(te.url, "http://"))
-			if err != nil {
-				t.Fatal(err)
+			for _, c := range []struct {
+				fields          string
+				status          int
+				contentEncoding string
+			}{
+				{"if-match: \"other\"\r\n", 412, ""},
+				{"if-none-match: " + etag + "\r\n", 304, ""},
+				{"accept-encoding: gzip\r\nif-none-match: " + etag + "\r\n", 200, "gzip"}, // etag is identity's
+			} {
+				conn, err := net.Dial("tcp", strings.TrimPrefix(te.url, "http://"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				fmt.Fprintf(conn, "GET /repos HTTP/1.1\r\nHost: x\r\n%sConnection: close\r\n\r\n", c.fields)
+				resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if resp.StatusCode != c.status || resp.Header.Get("Content-Encoding") != c.contentEncoding {
+					t.Errorf("%q in lower case: %s, Content-Encoding %q; want %d, %q",
+						c.fields, resp.Status, resp.Header.Get("Content-Encoding"), c.status, c.contentEncoding)
+				}
+				conn.Close()
 			}
-			fmt.Fprintf(c, "GET /repos HTTP/1.1\r\nHost: x\r\nif-match: \"other\"\r\nConnection: close\r\n\r\n")
-			resp, err := http.ReadResponse(bufio.NewReader(c), nil)
-			if err != nil || resp.StatusCode != 412 {
-				t.Errorf("if-match in lower case: %v %v", resp, err)
-			}
-			c.Close()
 		}
 		get(t, url(), "If-Match", `"other", `+etag).status(t, 200)
 		get(t, url(), "If-Match", etag, "If-None-Match", etag).status(t, 304)

@@ -32,6 +32,7 @@ var (
 	hdrRateLimitPolicy   = headerKey("RateLimit-Policy")
 	hdrContentTypeOpts   = headerKey("X-Content-Type-Options")
 	hdrIfUnmodifiedSince = headerKey(fasthttp.HeaderIfUnmodifiedSince)
+	hdrIfModifiedSince   = headerKey(fasthttp.HeaderIfModifiedSince)
 	valStar              = []byte("*")
 	valExposed           = []byte("ETag, Last-Modified, X-Snapshot-Version, Retry-After, RateLimit, RateLimit-Policy")
 	valAcceptEncoding    = []byte("Accept-Encoding")
@@ -191,8 +192,14 @@ func (s *Server) dispatch(ctx *fasthttp.RequestCtx, rt route, dl download, now t
 }
 
 func (s *Server) negotiate(ctx *fasthttp.RequestCtx) encoding {
-	enc, _ := negotiate(ctx.Request.Header.PeekAll(fasthttp.HeaderAcceptEncoding))
+	enc, _ := acceptEncoding(&ctx.Request.Header)
 	return enc
+}
+
+// acceptEncoding negotiates the encoding of the answer to a request.
+func acceptEncoding(h *fasthttp.RequestHeader) (enc encoding, gzipTies bool) {
+	var buf [4][]byte
+	return negotiate(fieldLines(h, fasthttp.HeaderAcceptEncoding, buf[:0]))
 }
 
 // query answers /repos or /stats: from the edition asked for by
@@ -228,7 +235,7 @@ func (s *Server) query(ctx *fasthttp.RequestCtx, k kind, now time.Time) encoding
 		writeProblem(ctx, fasthttp.StatusServiceUnavailable, problemNotReady)
 		return encIdentity
 	}
-	enc, gzipTies := negotiate(ctx.Request.Header.PeekAll(fasthttp.HeaderAcceptEncoding))
+	enc, gzipTies := acceptEncoding(&ctx.Request.Header)
 	raw := ctx.URI().QueryString()
 	rep := e.lookup(k, enc, raw)
 	if rep != nil {
@@ -350,17 +357,21 @@ func (s *Server) sendEdition(ctx *fasthttp.RequestCtx, e *edition, rep *represen
 func editionVerdict(ctx *fasthttp.RequestCtx, e *edition, etag []byte) verdict {
 	h := &ctx.Request.Header
 	v := preconditions(h, etag, e.lastModified, e.generatedAt)
-	if v != sendIt || len(h.PeekAll(fasthttp.HeaderIfNoneMatch)) == 0 {
+	if v != sendIt {
 		return v
 	}
-	// PeekAll reuses its result's array: If-None-Match is read again after.
-	enc, gzipTies := negotiate(h.PeekAll(fasthttp.HeaderAcceptEncoding))
+	var buf [4][]byte
+	inm := fieldLines(h, fasthttp.HeaderIfNoneMatch, buf[:0])
+	if len(inm) == 0 {
+		return v
+	}
+	enc, gzipTies := acceptEncoding(h)
 	var accept [numEncodings]bool
 	accept[enc] = true
 	if gzipTies {
 		accept[encGzip], accept[encZstd] = true, true
 	}
-	if tag := sibling(h.PeekAll(fasthttp.HeaderIfNoneMatch), etag, accept); tag != nil {
+	if tag := sibling(inm, etag, accept); tag != nil {
 		ctx.Response.Header.SetCanonical(hdrETag, tag)
 		return notModifiedNow
 	}

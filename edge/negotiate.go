@@ -309,7 +309,8 @@ const (
 // looked for by its canonical name, as fasthttp stores it, which spares
 // normalizing the name first (Peek does) on every request.
 func preconditions(h *fasthttp.RequestHeader, etag, lastModifiedHTTP []byte, lastModified time.Time) verdict {
-	if im := h.PeekAll(fasthttp.HeaderIfMatch); !allEmpty(im) {
+	var buf [4][]byte
+	if im := fieldLines(h, fasthttp.HeaderIfMatch, buf[:0]); !allEmpty(im) {
 		if !etagIn(im, etag, true) {
 			return failedIfMatch
 		}
@@ -324,6 +325,21 @@ func preconditions(h *fasthttp.RequestHeader, etag, lastModifiedHTTP []byte, las
 	return sendIt
 }
 
+// fieldLines appends to dst the lines of the request's header field
+// name, spelled as fasthttp stores the names of a request it parsed
+// (canonical): PeekAll would do as well but normalizes the name it is
+// given on every call, which was a seventh of the handler's instructions
+// on a 304. Unlike PeekAll it does not look among trailers, which the
+// fields read here have no business in.
+func fieldLines(h *fasthttp.RequestHeader, name string, dst [][]byte) [][]byte {
+	for k, v := range h.All() {
+		if string(k) == name {
+			dst = append(dst, v)
+		}
+	}
+	return dst
+}
+
 func allEmpty(values [][]byte) bool {
 	for _, v := range values {
 		if len(v) > 0 {
@@ -336,10 +352,11 @@ func allEmpty(values [][]byte) bool {
 // notModified evaluates If-None-Match when present, else
 // If-Modified-Since.
 func notModified(h *fasthttp.RequestHeader, etag, lastModifiedHTTP []byte, lastModified time.Time) bool {
-	if inm := h.PeekAll(fasthttp.HeaderIfNoneMatch); len(inm) > 0 {
+	var buf [4][]byte
+	if inm := fieldLines(h, fasthttp.HeaderIfNoneMatch, buf[:0]); len(inm) > 0 {
 		return etagMatches(inm, etag)
 	}
-	ims := h.Peek(fasthttp.HeaderIfModifiedSince)
+	ims := h.PeekCanonical(hdrIfModifiedSince)
 	if len(ims) == 0 || lastModified.IsZero() {
 		return false
 	}
