@@ -2,7 +2,7 @@
 GO ?= go
 BIN := bin/freshrepos
 
-.PHONY: build test test-go vet fmt-check run demo bench loadtest fuzz clean
+.PHONY: build test test-go vet fmt-check run demo bench loadtest instructions fuzz clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/freshrepos
@@ -49,6 +49,12 @@ bench:
 # are its knobs (see scripts/loadtest.sh).
 loadtest:
 	./scripts/loadtest.sh
+
+# The instructions the edge's handler executes per request, counted by
+# callgrind: steady where timings on a shared VM are not (installs
+# valgrind when missing, as root). OLD=rev compares with that revision.
+instructions:
+	./scripts/instructions.sh
 
 # Run the query parser's fuzz target (its corpus runs in every make test).
 fuzz:
