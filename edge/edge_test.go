@@ -814,7 +814,7 @@ func TestCacheControlCountsDownToNextPublication(t *testing.T) {
 		{-time.Hour, 120},
 	} {
 		want := fmt.Sprintf("public, max-age=%d, stale-while-revalidate=120, stale-if-error=86400", c.maxAge)
-		if got := string(s.freshCacheControl(t0, t0.Add(c.elapsed))); got != want {
+		if got := string(s.freshCacheControl(s.freshMaxAge(t0, t0.Add(c.elapsed)))); got != want {
 			t.Errorf("after %v: %q, want %q", c.elapsed, got, want)
 		}
 	}

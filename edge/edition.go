@@ -53,8 +53,11 @@ type edition struct {
 	lastModified  []byte // generatedAt as an HTTP date
 	versionHeader []byte
 	// headers are those of every answer from the edition but its ETag
-	// and Cache-Control (editionHeaders).
-	headers *fasthttp.ResponseHeader
+	// and Cache-Control; pinnedHeaders add the Cache-Control of a version
+	// asked for by name, fresh that of the current snapshot's last
+	// answer (editionHeaders).
+	headers, pinnedHeaders *fasthttp.ResponseHeader
+	fresh                  atomic.Pointer[maxAgeHeaders]
 
 	// The unfiltered answers, built at load, except the compressed
 	// /repos of a large snapshot, which are built in the background
@@ -104,6 +107,8 @@ func newEdition(m *snapshots.Manifest, l *loaded, cacheBytes int64) (*edition, e
 	e.readyBody = append(append([]byte(`{"status":"ready","snapshot":`), block...), '}')
 	e.lastModified = fasthttp.AppendHTTPDate(nil, e.generatedAt)
 	e.headers = headerTemplate(hdrLastModified, e.lastModified, hdrVary, valAcceptEncoding, hdrSnapshotVersion, e.versionHeader)
+	e.pinnedHeaders = headerTemplate(hdrLastModified, e.lastModified, hdrVary, valAcceptEncoding, hdrSnapshotVersion, e.versionHeader,
+		hdrCacheControl, valImmutable)
 
 	// The unfiltered /repos answer: the objects as published, in their
 	// envelope.

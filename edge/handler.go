@@ -100,12 +100,15 @@ func (s *Server) serveHTTP(ctx *fasthttp.RequestCtx) {
 	enc := encIdentity
 	var quotaBuf [48]byte
 	var quota []byte // this client's RateLimit value, when limiting
+	h := &ctx.Response.Header
 	defer func() {
 		if r := recover(); r != nil {
 			s.log.Error("edge: handler panicked", "route", routeNames[rt], "panic", r)
 			ctx.Response.Reset()
-			ctx.Response.Header.SetCanonical(hdrAllowOrigin, valStar)
 			writeProblem(ctx, fasthttp.StatusInternalServerError, problemInternal)
+		}
+		if len(h.PeekCanonical(hdrAllowOrigin)) == 0 {
+			addEveryAnswer(h) // not started from a template: see below
 		}
 		// Set last, as an edition's answer starts its header afresh
 		// (editionHeaders).
@@ -117,8 +120,14 @@ func (s *Server) serveHTTP(ctx *fasthttp.RequestCtx) {
 		}
 		s.metrics.observe(rt, ctx.Response.StatusCode(), enc, time.Since(start))
 	}()
-	h := &ctx.Response.Header
-	everyAnswer.CopyTo(h)
+	// An answer from an edition starts from the edition's template
+	// (editionHeaders), which holds every answer's headers too: copying
+	// everyAnswer first would copy them twice, a sixth of the handler's
+	// instructions on a 304. The other answers on those routes (problems)
+	// have them added last, above.
+	if rt != routeRepos && rt != routeStats && rt != routeLatest {
+		everyAnswer.CopyTo(h)
+	}
 
 	refused := false
 	if s.limiter != nil && rt != routeHealthz && rt != routeReadyz {
@@ -379,16 +388,36 @@ func editionVerdict(ctx *fasthttp.RequestCtx, e *edition, etag []byte) verdict {
 }
 
 // editionHeaders starts the header of an answer from edition e afresh,
-// from e's template, and adds its ETag and Cache-Control.
+// from e's template for its Cache-Control, and adds its ETag.
 func (s *Server) editionHeaders(ctx *fasthttp.RequestCtx, e *edition, etag []byte, pinned bool, now time.Time) {
 	h := &ctx.Response.Header
-	e.headers.CopyTo(h)
-	h.SetCanonical(hdrETag, etag)
 	if pinned {
-		h.SetCanonical(hdrCacheControl, valImmutable)
+		e.pinnedHeaders.CopyTo(h)
 	} else {
-		h.SetCanonical(hdrCacheControl, s.freshCacheControl(e.generatedAt, now))
+		s.freshHeaders(e, now).CopyTo(h)
 	}
+	h.SetCanonical(hdrETag, etag)
+}
+
+// freshHeaders returns e's header template for an answer of the current
+// snapshot sent now: e.headers and the Cache-Control of now's max-age,
+// built once a second rather than set on every answer.
+func (s *Server) freshHeaders(e *edition, now time.Time) *fasthttp.ResponseHeader {
+	maxAge := s.freshMaxAge(e.generatedAt, now)
+	if t := e.fresh.Load(); t != nil && t.maxAge == maxAge {
+		return &t.header
+	}
+	t := &maxAgeHeaders{maxAge: maxAge}
+	e.headers.CopyTo(&t.header)
+	t.header.SetCanonical(hdrCacheControl, s.freshCacheControl(maxAge))
+	e.fresh.Store(t) // never changed once stored: read by any number of answers at once
+	return &t.header
+}
+
+// maxAgeHeaders is a header template for one max-age.
+type maxAgeHeaders struct {
+	maxAge int64
+	header fasthttp.ResponseHeader
 }
 
 // download answers /snapshots/{version}/repos.json[.gz|.zst].
@@ -472,14 +501,19 @@ func answered(ctx *fasthttp.RequestCtx, v verdict) bool {
 // answer sets, as httpServer says, and a Date.
 func headerTemplate(kv ...[]byte) *fasthttp.ResponseHeader {
 	h := new(fasthttp.ResponseHeader)
-	h.SetNoDefaultContentType(true)
-	h.SetCanonical(hdrAllowOrigin, valStar)
-	h.SetCanonical(hdrExposeHeaders, valExposed)
-	h.SetCanonical(hdrContentTypeOpts, valNoSniff)
+	addEveryAnswer(h)
 	for i := 0; i+1 < len(kv); i += 2 {
 		h.SetCanonical(kv[i], kv[i+1])
 	}
 	return h
+}
+
+// addEveryAnswer sets the headers every answer carries.
+func addEveryAnswer(h *fasthttp.ResponseHeader) {
+	h.SetNoDefaultContentType(true)
+	h.SetCanonical(hdrAllowOrigin, valStar)
+	h.SetCanonical(hdrExposeHeaders, valExposed)
+	h.SetCanonical(hdrContentTypeOpts, valNoSniff)
 }
 
 // everyAnswer is the header every answer starts from.
@@ -521,7 +555,7 @@ func (s *Server) badRequest(ctx *fasthttp.RequestCtx, err error) {
 	case errors.As(err, &netErr) && netErr.Timeout():
 		status, title = fasthttp.StatusRequestTimeout, "Request Timeout"
 	}
-	ctx.Response.Header.SetCanonical(hdrAllowOrigin, valStar)
+	addEveryAnswer(&ctx.Response.Header)
 	writeProblem(ctx, status, filters.NewProblem(status, title, "the request could not be read").JSON())
 	s.metrics.observe(routeUnknown, status, encIdentity, 0)
 }
@@ -557,17 +591,10 @@ func (s *Server) limited(ctx *fasthttp.RequestCtx, now time.Time, buf []byte) (q
 // keeps from it (a 304): Cache-Control: no-store. The page's no-cache
 // lets a shared cache keep it too, to revalidate.
 func private(h *fasthttp.ResponseHeader) bool {
-	return bytes.Equal(h.PeekBytes(hdrCacheControl), valNoStore)
+	return bytes.Equal(h.PeekCanonical(hdrCacheControl), valNoStore)
 }
 
-// cacheControl is a Cache-Control value for one max-age, kept so that it
-// is formatted once a second rather than once a request.
-type cacheControl struct {
-	maxAge int64
-	value  []byte
-}
-
-// freshCacheControl lets caches keep an answer of the current snapshot
+// freshMaxAge lets caches keep an answer of the current snapshot
 // until the next publication is due: the publisher publishes every
 // PublishInterval from generated_at, or leaves the snapshot as it is when
 // nothing changed, in which case the next one is due one interval later.
@@ -580,7 +607,7 @@ type cacheControl struct {
 // soon rather than keep the old snapshot for a whole interval more; once
 // the grace is over with nothing new, nothing changed, and the countdown
 // to the next due time goes on.
-func (s *Server) freshCacheControl(generated, now time.Time) []byte {
+func (s *Server) freshMaxAge(generated, now time.Time) int64 {
 	iv := s.intervalSec
 	elapsed := now.Unix() - generated.Unix()
 	maxAge := iv
@@ -591,10 +618,11 @@ func (s *Server) freshCacheControl(generated, now time.Time) []byte {
 			maxAge = s.graceSec - into
 		}
 	}
-	if c := s.freshCC.Load(); c != nil && c.maxAge == maxAge {
-		return c.value
-	}
-	v := fmt.Appendf(nil, "public, max-age=%d, stale-while-revalidate=%d, stale-if-error=86400", maxAge, iv)
-	s.freshCC.Store(&cacheControl{maxAge, v})
-	return v
+	return maxAge
+}
+
+// freshCacheControl is the Cache-Control of an answer of the current
+// snapshot: see freshMaxAge.
+func (s *Server) freshCacheControl(maxAge int64) []byte {
+	return fmt.Appendf(nil, "public, max-age=%d, stale-while-revalidate=%d, stale-if-error=86400", maxAge, s.intervalSec)
 }

@@ -450,3 +450,85 @@ func TestPanicIsA500(t *testing.T) {
 			ctx.Response.Header.Peek("RateLimit"), ctx.Response.Header.Peek("RateLimit-Policy"))
 	}
 }
+
+// Every answer carries the headers every answer does, once each: those
+// from an edition's template as much as problems on the same routes,
+// which start from none (serveHTTP).
+func TestEveryAnswerCarriesTheCommonHeaders(t *testing.T) {
+	want := map[string]string{"Access-Control-Allow-Origin": "*", "X-Content-Type-Options": "nosniff",
+		"Access-Control-Expose-Headers": string(valExposed)}
+	check := func(t *testing.T, s *Server, method, uri string, status int, header ...string) *fasthttp.RequestCtx {
+		t.Helper()
+		var ctx fasthttp.RequestCtx
+		ctx.Request.Header.SetMethod(method)
+		ctx.Request.SetRequestURI(uri)
+		for i := 0; i+1 < len(header); i += 2 {
+			ctx.Request.Header.Set(header[i], header[i+1])
+		}
+		s.Handler()(&ctx)
+		if got := ctx.Response.StatusCode(); got != status {
+			t.Errorf("%s %s: status %d, want %d", method, uri, got, status)
+		}
+		seen := map[string]int{}
+		for k, v := range ctx.Response.Header.All() {
+			if w, ok := want[string(k)]; ok {
+				seen[string(k)]++
+				if string(v) != w {
+					t.Errorf("%s %s (%d): %s: %q, want %q", method, uri, status, k, v, w)
+				}
+			}
+		}
+		for k := range want {
+			if seen[k] != 1 {
+				t.Errorf("%s %s (%d): %s %d times, want once", method, uri, status, k, seen[k])
+			}
+		}
+		return &ctx
+	}
+
+	s, version := loadedServer(t, 30)
+	missing := "20200101T000000Z-0123456789ab"
+	for _, c := range []struct {
+		method, uri string
+		status      int
+		header      []string
+	}{
+		{"GET", "/repos", 200, nil},
+		{"GET", "/repos?language=go&limit=5", 200, []string{"Accept-Encoding", "gzip"}},
+		{"HEAD", "/stats?license=mit", 200, []string{"Accept-Encoding", "zstd"}},
+		{"GET", "/repos?snapshot=" + version, 200, nil},
+		{"GET", "/snapshots/latest", 200, nil},
+		{"GET", "/snapshots/" + version + "/repos.json.gz", 200, nil},
+		{"GET", "/openapi.json", 200, nil},
+		{"GET", "/ping", 200, nil},
+		{"GET", "/repos?limit=lots", 400, nil},
+		{"GET", "/stats?snapshot=nope", 400, nil},
+		{"GET", "/repos?snapshot=" + missing, 404, nil},
+		{"GET", "/nowhere", 404, nil},
+		{"POST", "/repos", 405, nil},
+		{"DELETE", "/snapshots/latest", 405, nil},
+		{"GET", "/repos", 412, []string{"If-Match", `"another"`}},
+		{"GET", "/stats", 412, []string{"If-Unmodified-Since", "Sat, 01 Jan 2000 00:00:00 GMT"}},
+	} {
+		ctx := check(t, s, c.method, c.uri, c.status, c.header...)
+		if etag := string(ctx.Response.Header.Peek("ETag")); c.method == "GET" && c.status == 200 && etag != "" {
+			check(t, s, "GET", c.uri, 304, append([]string{"If-None-Match", etag}, c.header...)...)
+		}
+	}
+
+	s.limiter = newLimiter(1, 1, nil)
+	check(t, s, "GET", "/repos", 200)
+	check(t, s, "GET", "/repos", 429)
+	check(t, s, "GET", "/ping", 429)
+
+	idle, err := New(Config{Logger: quietLogger()}, newStore(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, uri := range []string{"/repos", "/stats", "/snapshots/latest", "/readyz"} {
+		check(t, idle, "GET", uri, 503)
+	}
+	idle.current.Store(&edition{}) // no index: answering panics
+	check(t, idle, "GET", "/repos?language=go", 500)
+	check(t, idle, "GET", "/stats?language=go", 500)
+}

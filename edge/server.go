@@ -45,8 +45,7 @@ type Server struct {
 	openapi  resource
 
 	intervalSec int64 // PublishInterval in seconds, at least 1
-	graceSec    int64 // how late a due publication may be: see freshCacheControl
-	freshCC     atomic.Pointer[cacheControl]
+	graceSec    int64 // how late a due publication may be: see freshMaxAge
 
 	notify   chan struct{}
 	started  atomic.Bool
