@@ -24,17 +24,17 @@ import (
 // fresh answers a query that missed the cache, when it was not asked
 // before and its answer is of a kind written fresh. It reports whether it
 // answered.
-func (s *Server) fresh(ctx *fasthttp.RequestCtx, e *edition, k kind, enc encoding, q *filters.Query, pinned bool, now time.Time) bool {
+func (s *Server) fresh(ctx *fasthttp.RequestCtx, f *fields, e *edition, k kind, enc encoding, q *filters.Query, pinned bool, now time.Time) bool {
 	if k == kindStats {
-		return s.freshStats(ctx, e, enc, q, pinned, now)
+		return s.freshStats(ctx, f, e, enc, q, pinned, now)
 	}
-	return s.freshRepos(ctx, e, enc, q, pinned, now)
+	return s.freshRepos(ctx, f, e, enc, q, pinned, now)
 }
 
 // freshRepos answers a large /repos answer: in identity or gzip (stitched)
 // from the fragments, allocating nothing; in zstd compressed whole. A
 // small one goes the usual way: it is worth caching whole, compressed.
-func (s *Server) freshRepos(ctx *fasthttp.RequestCtx, e *edition, enc encoding, q *filters.Query, pinned bool, now time.Time) bool {
+func (s *Server) freshRepos(ctx *fasthttp.RequestCtx, f *fields, e *edition, enc encoding, q *filters.Query, pinned bool, now time.Time) bool {
 	if q.Fields() != nil || enc == encGzip && e.gz.Load() == nil {
 		return false
 	}
@@ -60,7 +60,7 @@ func (s *Server) freshRepos(ctx *fasthttp.RequestCtx, e *edition, enc encoding, 
 	var tb [96]byte
 	etag := appendQueryETag(tb[:0], e.version, kindRepos, canon, tag)
 	s.editionHeaders(ctx, e, etag, pinned, now)
-	if answered(ctx, editionVerdict(ctx, e, etag)) {
+	if answered(ctx, editionVerdict(ctx, f, e, etag)) {
 		return true
 	}
 	h := &ctx.Response.Header
@@ -106,7 +106,7 @@ func (s *sightings) again(slot int, key string) bool {
 }
 
 // freshStats answers a /stats query.
-func (s *Server) freshStats(ctx *fasthttp.RequestCtx, e *edition, enc encoding, q *filters.Query, pinned bool, now time.Time) bool {
+func (s *Server) freshStats(ctx *fasthttp.RequestCtx, f *fields, e *edition, enc encoding, q *filters.Query, pinned bool, now time.Time) bool {
 	canon := q.StatsCanonical()
 	sl := slot(kindStats, enc)
 	if canon == "" || e.cache.getString(sl, canon) != nil || e.sightings.again(sl, canon) {
@@ -115,7 +115,7 @@ func (s *Server) freshStats(ctx *fasthttp.RequestCtx, e *edition, enc encoding, 
 	var tb [96]byte
 	etag := appendQueryETag(tb[:0], e.version, kindStats, canon, encodingTags[enc])
 	s.editionHeaders(ctx, e, etag, pinned, now)
-	if answered(ctx, editionVerdict(ctx, e, etag)) {
+	if answered(ctx, editionVerdict(ctx, f, e, etag)) {
 		return true
 	}
 	sb := scratchBuffers.Get().(*[]byte)

@@ -19,33 +19,31 @@ import (
 // allocates nothing. Names are in the form fasthttp normalizes them to, so
 // that ResponseHeader.Peek finds them.
 var (
-	hdrETag              = headerKey("ETag")
-	hdrLastModified      = headerKey("Last-Modified")
-	hdrCacheControl      = headerKey("Cache-Control")
-	hdrVary              = headerKey("Vary")
-	hdrAllowOrigin       = headerKey("Access-Control-Allow-Origin")
-	hdrExposeHeaders     = headerKey("Access-Control-Expose-Headers")
-	hdrSnapshotVersion   = headerKey("X-Snapshot-Version")
-	hdrAllow             = headerKey("Allow")
-	hdrRetryAfter        = headerKey("Retry-After")
-	hdrRateLimit         = headerKey("RateLimit")
-	hdrRateLimitPolicy   = headerKey("RateLimit-Policy")
-	hdrContentTypeOpts   = headerKey("X-Content-Type-Options")
-	hdrIfUnmodifiedSince = headerKey(fasthttp.HeaderIfUnmodifiedSince)
-	hdrIfModifiedSince   = headerKey(fasthttp.HeaderIfModifiedSince)
-	valStar              = []byte("*")
-	valExposed           = []byte("ETag, Last-Modified, X-Snapshot-Version, Retry-After, RateLimit, RateLimit-Policy")
-	valAcceptEncoding    = []byte("Accept-Encoding")
-	valGetHead           = []byte("GET, HEAD")
-	valNoStore           = []byte("no-store")
-	valNoSniff           = []byte("nosniff")
-	valImmutable         = []byte("public, max-age=31536000, immutable")
-	valOpenAPICache      = []byte("public, max-age=3600, stale-while-revalidate=3600, stale-if-error=86400")
-	ctJSON               = []byte("application/json")
-	ctProblem            = []byte(filters.ProblemContentType)
-	ctGzip               = []byte("application/gzip")
-	ctZstd               = []byte("application/zstd")
-	encodingHeaderNames  [numEncodings][]byte
+	hdrETag             = headerKey("ETag")
+	hdrLastModified     = headerKey("Last-Modified")
+	hdrCacheControl     = headerKey("Cache-Control")
+	hdrVary             = headerKey("Vary")
+	hdrAllowOrigin      = headerKey("Access-Control-Allow-Origin")
+	hdrExposeHeaders    = headerKey("Access-Control-Expose-Headers")
+	hdrSnapshotVersion  = headerKey("X-Snapshot-Version")
+	hdrAllow            = headerKey("Allow")
+	hdrRetryAfter       = headerKey("Retry-After")
+	hdrRateLimit        = headerKey("RateLimit")
+	hdrRateLimitPolicy  = headerKey("RateLimit-Policy")
+	hdrContentTypeOpts  = headerKey("X-Content-Type-Options")
+	valStar             = []byte("*")
+	valExposed          = []byte("ETag, Last-Modified, X-Snapshot-Version, Retry-After, RateLimit, RateLimit-Policy")
+	valAcceptEncoding   = []byte("Accept-Encoding")
+	valGetHead          = []byte("GET, HEAD")
+	valNoStore          = []byte("no-store")
+	valNoSniff          = []byte("nosniff")
+	valImmutable        = []byte("public, max-age=31536000, immutable")
+	valOpenAPICache     = []byte("public, max-age=3600, stale-while-revalidate=3600, stale-if-error=86400")
+	ctJSON              = []byte("application/json")
+	ctProblem           = []byte(filters.ProblemContentType)
+	ctGzip              = []byte("application/gzip")
+	ctZstd              = []byte("application/zstd")
+	encodingHeaderNames [numEncodings][]byte
 )
 
 func headerKey(name string) []byte { return []byte(textproto.CanonicalMIMEHeaderKey(name)) }
@@ -148,6 +146,10 @@ func (s *Server) serveHTTP(ctx *fasthttp.RequestCtx) {
 // dispatch answers a GET or HEAD of a known route, and returns the
 // encoding it answered in.
 func (s *Server) dispatch(ctx *fasthttp.RequestCtx, rt route, dl download, now time.Time) encoding {
+	var f fields
+	if rt != routePing && rt != routeHealthz && rt != routeReadyz {
+		f.read(&ctx.Request.Header)
+	}
 	switch rt {
 	case routePing:
 		s.uncached(ctx, bodyPong)
@@ -165,56 +167,46 @@ func (s *Server) dispatch(ctx *fasthttp.RequestCtx, rt route, dl download, now t
 			s.uncached(ctx, e.readyBody)
 		}
 	case routeRepos:
-		return s.query(ctx, kindRepos, now)
+		return s.query(ctx, &f, kindRepos, now)
 	case routeStats:
-		return s.query(ctx, kindStats, now)
+		return s.query(ctx, &f, kindStats, now)
 	case routeLatest:
 		e := s.current.Load()
 		if e == nil {
 			writeProblem(ctx, fasthttp.StatusServiceUnavailable, problemNotReady)
 			return encIdentity
 		}
-		enc := s.negotiate(ctx)
-		s.sendEdition(ctx, e, e.latest[enc], enc, false, now)
+		enc, _ := f.encoding()
+		s.sendEdition(ctx, &f, e, e.latest[enc], enc, false, now)
 		return enc
 	case routeDownload:
-		return s.download(ctx, dl)
+		return s.download(ctx, &f, dl)
 	case routeOpenAPI:
-		enc := s.negotiate(ctx)
+		enc, _ := f.encoding()
 		rep := s.openapi[enc]
 		h := &ctx.Response.Header
 		h.SetCanonical(hdrETag, rep.etag)
 		h.SetCanonical(hdrVary, valAcceptEncoding)
 		h.SetCanonical(hdrCacheControl, valOpenAPICache)
-		send(ctx, rep, ctJSON, enc, nil, time.Time{})
+		send(ctx, &f, rep, ctJSON, enc, nil, time.Time{})
 		return enc
 	case routeWeb:
-		f, enc := webFiles[string(ctx.Path())], s.negotiate(ctx)
+		w := webFiles[string(ctx.Path())]
+		enc, _ := f.encoding()
 		h := &ctx.Response.Header
-		h.SetCanonical(hdrETag, f.res[enc].etag)
+		h.SetCanonical(hdrETag, w.res[enc].etag)
 		h.SetCanonical(hdrVary, valAcceptEncoding)
-		h.SetCanonical(hdrCacheControl, f.cacheControl)
-		send(ctx, f.res[enc], f.contentType, enc, nil, time.Time{})
+		h.SetCanonical(hdrCacheControl, w.cacheControl)
+		send(ctx, &f, w.res[enc], w.contentType, enc, nil, time.Time{})
 		return enc
 	}
 	return encIdentity
 }
 
-func (s *Server) negotiate(ctx *fasthttp.RequestCtx) encoding {
-	enc, _ := acceptEncoding(&ctx.Request.Header)
-	return enc
-}
-
-// acceptEncoding negotiates the encoding of the answer to a request.
-func acceptEncoding(h *fasthttp.RequestHeader) (enc encoding, gzipTies bool) {
-	var buf [4][]byte
-	return negotiate(fieldLines(h, fasthttp.HeaderAcceptEncoding, buf[:0]))
-}
-
 // query answers /repos or /stats: from the edition asked for by
 // ?snapshot=, or the current one; from the cache when the same query
 // string was answered before.
-func (s *Server) query(ctx *fasthttp.RequestCtx, k kind, now time.Time) encoding {
+func (s *Server) query(ctx *fasthttp.RequestCtx, f *fields, k kind, now time.Time) encoding {
 	args := ctx.QueryArgs()
 	e := s.current.Load()
 	pinned := args.Has("snapshot")
@@ -244,7 +236,7 @@ func (s *Server) query(ctx *fasthttp.RequestCtx, k kind, now time.Time) encoding
 		writeProblem(ctx, fasthttp.StatusServiceUnavailable, problemNotReady)
 		return encIdentity
 	}
-	enc, gzipTies := acceptEncoding(&ctx.Request.Header)
+	enc, gzipTies := f.encoding()
 	raw := ctx.URI().QueryString()
 	rep := e.lookup(k, enc, raw)
 	if rep != nil {
@@ -263,7 +255,7 @@ func (s *Server) query(ctx *fasthttp.RequestCtx, k kind, now time.Time) encoding
 		if k == kindRepos && gzipTies {
 			fenc = encGzip
 		}
-		if s.fresh(ctx, e, k, fenc, q, pinned, now) {
+		if s.fresh(ctx, f, e, k, fenc, q, pinned, now) {
 			return fenc
 		}
 		var err error
@@ -271,7 +263,7 @@ func (s *Server) query(ctx *fasthttp.RequestCtx, k kind, now time.Time) encoding
 			panic(err) // answered as a 500 by serveHTTP
 		}
 	}
-	s.sendEdition(ctx, e, rep, enc, pinned, now)
+	s.sendEdition(ctx, f, e, rep, enc, pinned, now)
 	return enc
 }
 
@@ -344,10 +336,10 @@ func (s *Server) loadError(ctx *fasthttp.RequestCtx, err error) {
 // sendEdition answers with a representation from edition e: headers that
 // let any cache keep it until the next publication (or for ever, for a
 // version asked for by name), or a 304.
-func (s *Server) sendEdition(ctx *fasthttp.RequestCtx, e *edition, rep *representation, enc encoding, pinned bool, now time.Time) {
+func (s *Server) sendEdition(ctx *fasthttp.RequestCtx, f *fields, e *edition, rep *representation, enc encoding, pinned bool, now time.Time) {
 	rep = rep.resolve()
 	s.editionHeaders(ctx, e, rep.etag, pinned, now)
-	if answered(ctx, editionVerdict(ctx, e, rep.etag)) {
+	if answered(ctx, editionVerdict(ctx, f, e, rep.etag)) {
 		return
 	}
 	sendBody(ctx, rep, ctJSON, enc)
@@ -363,18 +355,16 @@ func (s *Server) sendEdition(ctx *fasthttp.RequestCtx, e *edition, rep *represen
 // tag changes as the edge makes delta sets, and once the answer is
 // compressed whole, and differs between edge nodes) or a gzip copy asked
 // again, and so answered in zstd, would be sent whole again.
-func editionVerdict(ctx *fasthttp.RequestCtx, e *edition, etag []byte) verdict {
-	h := &ctx.Request.Header
-	v := preconditions(h, etag, e.lastModified, e.generatedAt)
+func editionVerdict(ctx *fasthttp.RequestCtx, f *fields, e *edition, etag []byte) verdict {
+	v := preconditions(f, etag, e.lastModified, e.generatedAt)
 	if v != sendIt {
 		return v
 	}
-	var buf [4][]byte
-	inm := fieldLines(h, fasthttp.HeaderIfNoneMatch, buf[:0])
+	inm := f.ifNoneMatch.all()
 	if len(inm) == 0 {
 		return v
 	}
-	enc, gzipTies := acceptEncoding(h)
+	enc, gzipTies := f.encoding()
 	var accept [numEncodings]bool
 	accept[enc] = true
 	if gzipTies {
@@ -421,10 +411,10 @@ type maxAgeHeaders struct {
 }
 
 // download answers /snapshots/{version}/repos.json[.gz|.zst].
-func (s *Server) download(ctx *fasthttp.RequestCtx, d download) encoding {
+func (s *Server) download(ctx *fasthttp.RequestCtx, fl *fields, d download) encoding {
 	enc := d.enc
 	if d.negotiated {
-		enc = s.negotiate(ctx)
+		enc, _ = fl.encoding()
 	}
 	f, err := s.file(d.version, enc)
 	if err != nil {
@@ -438,7 +428,7 @@ func (s *Server) download(ctx *fasthttp.RequestCtx, d download) encoding {
 	h.SetCanonical(hdrSnapshotVersion, d.version)
 	if d.negotiated {
 		h.SetCanonical(hdrVary, valAcceptEncoding)
-		send(ctx, &f.rep, ctJSON, enc, f.lastModified, f.generatedAt)
+		send(ctx, fl, &f.rep, ctJSON, enc, f.lastModified, f.generatedAt)
 		return enc
 	}
 	// repos.json.gz is a gzip file, not JSON in transit: no
@@ -447,14 +437,14 @@ func (s *Server) download(ctx *fasthttp.RequestCtx, d download) encoding {
 	if d.enc == encZstd {
 		ct = ctZstd
 	}
-	send(ctx, &f.rep, ct, encIdentity, f.lastModified, f.generatedAt)
+	send(ctx, fl, &f.rep, ct, encIdentity, f.lastModified, f.generatedAt)
 	return enc
 }
 
 // send finishes a response whose validators are set: a 304 or a 412 when
 // the request's preconditions say so, else the body.
-func send(ctx *fasthttp.RequestCtx, rep *representation, contentType []byte, enc encoding, lastModifiedHTTP []byte, lastModified time.Time) {
-	if !answered(ctx, preconditions(&ctx.Request.Header, rep.etag, lastModifiedHTTP, lastModified)) {
+func send(ctx *fasthttp.RequestCtx, f *fields, rep *representation, contentType []byte, enc encoding, lastModifiedHTTP []byte, lastModified time.Time) {
+	if !answered(ctx, preconditions(f, rep.etag, lastModifiedHTTP, lastModified)) {
 		sendBody(ctx, rep, contentType, enc)
 	}
 }

@@ -299,45 +299,94 @@ const (
 	failedUnmodified         // 412, If-Unmodified-Since
 )
 
+// fields are the request header fields an answer depends on, read in
+// one walk over the header. Names are compared as fasthttp stores those
+// of a request it parsed (canonical): PeekAll would do as well, but it
+// normalizes the name it is given on every call, and walking the header
+// once per field (three times on a 304) cost twice the instructions of
+// this one walk. Trailers, where these fields have no business, are not
+// looked in.
+type fields struct {
+	acceptEncoding, ifMatch, ifNoneMatch lines
+	// The dates are single values: the first line counts.
+	ifModifiedSince, ifUnmodifiedSince []byte
+}
+
+func (f *fields) read(h *fasthttp.RequestHeader) {
+	for k, v := range h.All() {
+		switch string(k) {
+		case fasthttp.HeaderAcceptEncoding:
+			f.acceptEncoding.add(v)
+		case fasthttp.HeaderIfMatch:
+			f.ifMatch.add(v)
+		case fasthttp.HeaderIfNoneMatch:
+			f.ifNoneMatch.add(v)
+		case fasthttp.HeaderIfModifiedSince:
+			if f.ifModifiedSince == nil {
+				f.ifModifiedSince = v
+			}
+		case fasthttp.HeaderIfUnmodifiedSince:
+			if f.ifUnmodifiedSince == nil {
+				f.ifUnmodifiedSince = v
+			}
+		}
+	}
+}
+
+// encoding negotiates the encoding of the answer.
+func (f *fields) encoding() (enc encoding, gzipTies bool) {
+	return negotiate(f.acceptEncoding.all())
+}
+
+// lines are the lines of a header field, the first few held in place so
+// that reading them allocates nothing.
+type lines struct {
+	n     int
+	first [4][]byte
+	more  [][]byte // all of them, once there are more than first holds
+}
+
+func (l *lines) add(v []byte) {
+	switch {
+	case l.n < len(l.first):
+		l.first[l.n] = v
+	case l.more == nil:
+		// A copy: l.first's own address stored in l would move every
+		// fields value to the heap.
+		l.more = append(append(make([][]byte, 0, 2*len(l.first)), l.first[:]...), v)
+	default:
+		l.more = append(l.more, v)
+	}
+	l.n++
+}
+
+func (l *lines) all() [][]byte {
+	if l.more != nil {
+		return l.more
+	}
+	return l.first[:l.n]
+}
+
 // preconditions evaluates the preconditions of a GET or HEAD in RFC 9110
 // 13.2.2's order: If-Match, else If-Unmodified-Since (412 when false:
 // the client's copy is not the current one); then If-None-Match, else
-// If-Modified-Since (304 when the client has it).
-//
-// If-Match is read across all its lines, as If-None-Match is, and is
-// absent when every line is empty. If-Unmodified-Since, a single date, is
-// looked for by its canonical name, as fasthttp stores it, which spares
-// normalizing the name first (Peek does) on every request.
-func preconditions(h *fasthttp.RequestHeader, etag, lastModifiedHTTP []byte, lastModified time.Time) verdict {
-	var buf [4][]byte
-	if im := fieldLines(h, fasthttp.HeaderIfMatch, buf[:0]); !allEmpty(im) {
+// If-Modified-Since (304 when the client has it). If-Match is read across
+// all its lines, as If-None-Match is, and is absent when every line is
+// empty.
+func preconditions(f *fields, etag, lastModifiedHTTP []byte, lastModified time.Time) verdict {
+	if im := f.ifMatch.all(); !allEmpty(im) {
 		if !etagIn(im, etag, true) {
 			return failedIfMatch
 		}
-	} else if ius := h.PeekCanonical(hdrIfUnmodifiedSince); len(ius) > 0 && !lastModified.IsZero() && !bytes.Equal(ius, lastModifiedHTTP) {
+	} else if ius := f.ifUnmodifiedSince; len(ius) > 0 && !lastModified.IsZero() && !bytes.Equal(ius, lastModifiedHTTP) {
 		if t, err := fasthttp.ParseHTTPDate(ius); err == nil && lastModified.After(t) {
 			return failedUnmodified // an invalid date is ignored
 		}
 	}
-	if notModified(h, etag, lastModifiedHTTP, lastModified) {
+	if notModified(f, etag, lastModifiedHTTP, lastModified) {
 		return notModifiedNow
 	}
 	return sendIt
-}
-
-// fieldLines appends to dst the lines of the request's header field
-// name, spelled as fasthttp stores the names of a request it parsed
-// (canonical): PeekAll would do as well but normalizes the name it is
-// given on every call, which was a seventh of the handler's instructions
-// on a 304. Unlike PeekAll it does not look among trailers, which the
-// fields read here have no business in.
-func fieldLines(h *fasthttp.RequestHeader, name string, dst [][]byte) [][]byte {
-	for k, v := range h.All() {
-		if string(k) == name {
-			dst = append(dst, v)
-		}
-	}
-	return dst
 }
 
 func allEmpty(values [][]byte) bool {
@@ -351,12 +400,11 @@ func allEmpty(values [][]byte) bool {
 
 // notModified evaluates If-None-Match when present, else
 // If-Modified-Since.
-func notModified(h *fasthttp.RequestHeader, etag, lastModifiedHTTP []byte, lastModified time.Time) bool {
-	var buf [4][]byte
-	if inm := fieldLines(h, fasthttp.HeaderIfNoneMatch, buf[:0]); len(inm) > 0 {
+func notModified(f *fields, etag, lastModifiedHTTP []byte, lastModified time.Time) bool {
+	if inm := f.ifNoneMatch.all(); len(inm) > 0 {
 		return etagMatches(inm, etag)
 	}
-	ims := h.PeekCanonical(hdrIfModifiedSince)
+	ims := f.ifModifiedSince
 	if len(ims) == 0 || lastModified.IsZero() {
 		return false
 	}

@@ -532,3 +532,32 @@ func TestEveryAnswerCarriesTheCommonHeaders(t *testing.T) {
 	check(t, idle, "GET", "/repos?language=go", 500)
 	check(t, idle, "GET", "/stats?language=go", 500)
 }
+
+// A field's lines past the few held in place are read as well.
+func TestFieldsOfManyLines(t *testing.T) {
+	s, _ := loadedServer(t, 10)
+	h := s.Handler()
+	var ctx fasthttp.RequestCtx
+	ctx.Request.SetRequestURI("/repos?limit=3")
+	for range 7 {
+		ctx.Request.Header.Add("Accept-Encoding", "br")
+	}
+	ctx.Request.Header.Add("Accept-Encoding", "zstd")
+	h(&ctx)
+	etag := string(ctx.Response.Header.Peek("ETag"))
+	if ce := string(ctx.Response.Header.ContentEncoding()); ce != "zstd" {
+		t.Fatalf("Content-Encoding %q after eight lines of Accept-Encoding, want zstd", ce)
+	}
+	for i := range 9 {
+		tag := fmt.Sprintf(`"other-%d"`, i)
+		if i == 4 {
+			tag = etag
+		}
+		ctx.Request.Header.Add("If-None-Match", tag)
+	}
+	ctx.Response.Reset()
+	h(&ctx)
+	if got := ctx.Response.StatusCode(); got != 304 {
+		t.Errorf("status %d with the ETag on the fifth of nine lines of If-None-Match, want 304", got)
+	}
+}
