@@ -299,13 +299,25 @@ func TestNegotiate(t *testing.T) {
 		{[]string{"ZSTD"}, encZstd},
 		{[]string{"identity;q=0.5, gzip;q=0.4"}, encIdentity},
 		{[]string{",,gzip,,"}, encGzip},
+		{[]string{"gzip, deflate, br, zstd"}, encZstd},
+		{[]string{"gzip, deflate, br"}, encGzip},
+		{[]string{"br"}, encIdentity},
+		{[]string{"deflate"}, encIdentity},
+		{[]string{"*"}, encZstd},
+		{[]string{"br;q=1.0, gzip;q=0.8, *;q=0.1"}, encGzip},
+		{[]string{"gzip", "gzip"}, encGzip},
 	} {
 		var vs [][]byte
+		var f fields // by way of commonAcceptEncodings, for those it holds
 		for _, v := range c.values {
 			vs = append(vs, []byte(v))
+			f.acceptEncoding.add([]byte(v))
 		}
 		if got, _ := negotiate(vs); got != c.want {
 			t.Errorf("%q: %s, want %s", c.values, encodingNames[got], encodingNames[c.want])
+		}
+		if got, _ := f.encoding(); got != c.want {
+			t.Errorf("%q, as a request's fields: %s, want %s", c.values, encodingNames[got], encodingNames[c.want])
 		}
 	}
 }
@@ -322,6 +334,11 @@ func TestNegotiateGzipTies(t *testing.T) {
 	} {
 		if _, got := negotiate([][]byte{[]byte(ae)}); got != want {
 			t.Errorf("%q: gzipTies %v, want %v", ae, got, want)
+		}
+		var f fields
+		f.acceptEncoding.add([]byte(ae))
+		if _, got := f.encoding(); got != want {
+			t.Errorf("%q, as a request's fields: gzipTies %v, want %v", ae, got, want)
 		}
 	}
 }
