@@ -207,10 +207,17 @@ func (s *Server) dispatch(ctx *fasthttp.RequestCtx, rt route, dl download, now t
 // ?snapshot=, or the current one; from the cache when the same query
 // string was answered before.
 func (s *Server) query(ctx *fasthttp.RequestCtx, f *fields, k kind, now time.Time) encoding {
-	args := ctx.QueryArgs()
+	raw := ctx.URI().QueryString()
 	e := s.current.Load()
-	pinned := args.Has("snapshot")
+	// Parsing the query string costs more than an answer from the cache:
+	// one that cannot name ?snapshot= (even percent-encoded) is parsed
+	// only when it misses.
+	pinned := false
+	if bytes.Contains(raw, []byte("snapshot")) || bytes.IndexByte(raw, '%') >= 0 {
+		pinned = ctx.QueryArgs().Has("snapshot")
+	}
 	if pinned {
+		args := ctx.QueryArgs()
 		v := args.Peek("snapshot")
 		if !validVersion(v) {
 			s.badQuery(ctx, invalidSnapshot(string(v)))
@@ -237,13 +244,12 @@ func (s *Server) query(ctx *fasthttp.RequestCtx, f *fields, k kind, now time.Tim
 		return encIdentity
 	}
 	enc, gzipTies := f.encoding()
-	raw := ctx.URI().QueryString()
 	rep := e.lookup(k, enc, raw)
 	if rep != nil {
 		s.metrics.cacheHits[k].Inc()
 	} else {
 		s.metrics.cacheMisses[k].Inc()
-		q, p := parseQuery(args)
+		q, p := parseQuery(ctx.QueryArgs())
 		if p != nil {
 			s.badQuery(ctx, p)
 			return encIdentity

@@ -578,3 +578,34 @@ func TestFieldsOfManyLines(t *testing.T) {
 		t.Errorf("status %d with the ETag on the fifth of nine lines of If-None-Match, want 304", got)
 	}
 }
+
+// ?snapshot= is found however the query spells it, though a query string
+// is parsed only when it may name it.
+func TestSnapshotSpelledOtherwise(t *testing.T) {
+	s, version := loadedServer(t, 10)
+	h := s.Handler()
+	for _, c := range []struct {
+		uri       string
+		status    int
+		immutable bool
+	}{
+		{"/repos?snapshot=" + version, 200, true},
+		{"/repos?sn%61pshot=" + version, 200, true},
+		{"/stats?language=go&%73napshot=" + version, 200, true},
+		{"/repos?%73napshot=nope", 400, false},
+		{"/repos?language=go&snapshot=nope", 400, false},
+		{"/repos?name=snapshot", 200, false},
+		{"/repos?name=sn%61pshot", 200, false},
+		{"/repos?language=go", 200, false},
+	} {
+		for range 2 { // and again, from the cache
+			var ctx fasthttp.RequestCtx
+			ctx.Request.SetRequestURI(c.uri)
+			h(&ctx)
+			cc := string(ctx.Response.Header.Peek("Cache-Control"))
+			if got := ctx.Response.StatusCode(); got != c.status || strings.Contains(cc, "immutable") != c.immutable {
+				t.Errorf("%s: status %d, Cache-Control %q; want %d, immutable %v", c.uri, got, cc, c.status, c.immutable)
+			}
+		}
+	}
+}
