@@ -290,6 +290,10 @@ func TestFailedPreconditions(t *testing.T) {
 				{"if-match: \"other\"\r\n", 412, ""},
 				{"if-none-match: " + etag + "\r\n", 304, ""},
 				{"accept-encoding: gzip\r\nif-none-match: " + etag + "\r\n", 200, "gzip"}, // etag is identity's
+				{"IF-NONE-MATCH: " + etag + "\r\nAccept-encoding: gzip\r\n", 200, "gzip"},
+				{"If-none-match: " + etag + "\r\nACCEPT-ENCODING: identity\r\n", 304, ""},
+				{"if-modified-since: " + lm + "\r\n", 304, ""},
+				{"IF-UNMODIFIED-SINCE: " + before + "\r\n", 412, ""},
 			} {
 				conn, err := net.Dial("tcp", strings.TrimPrefix(te.url, "http://"))
 				if err != nil {
@@ -301,7 +305,7 @@ func TestFailedPreconditions(t *testing.T) {
 					t.Fatal(err)
 				}
 				if resp.StatusCode != c.status || resp.Header.Get("Content-Encoding") != c.contentEncoding {
-					t.Errorf("%q in lower case: %s, Content-Encoding %q; want %d, %q",
+					t.Errorf("%q, names in another case: %s, Content-Encoding %q; want %d, %q",
 						c.fields, resp.Status, resp.Header.Get("Content-Encoding"), c.status, c.contentEncoding)
 				}
 				conn.Close()

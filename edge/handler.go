@@ -127,9 +127,11 @@ func (s *Server) serveHTTP(ctx *fasthttp.RequestCtx) {
 		everyAnswer.CopyTo(h)
 	}
 
+	var f fields
+	f.read(&ctx.Request.Header)
 	refused := false
 	if s.limiter != nil && rt != routeHealthz && rt != routeReadyz {
-		quota, refused = s.limited(ctx, start, quotaBuf[:0])
+		quota, refused = s.limited(ctx, &f, start, quotaBuf[:0])
 	}
 	switch {
 	case refused:
@@ -139,17 +141,13 @@ func (s *Server) serveHTTP(ctx *fasthttp.RequestCtx) {
 		h.SetCanonical(hdrAllow, valGetHead)
 		writeProblem(ctx, fasthttp.StatusMethodNotAllowed, problemMethod)
 	default:
-		enc = s.dispatch(ctx, rt, dl, start)
+		enc = s.dispatch(ctx, &f, rt, dl, start)
 	}
 }
 
 // dispatch answers a GET or HEAD of a known route, and returns the
 // encoding it answered in.
-func (s *Server) dispatch(ctx *fasthttp.RequestCtx, rt route, dl download, now time.Time) encoding {
-	var f fields
-	if rt != routePing && rt != routeHealthz && rt != routeReadyz {
-		f.read(&ctx.Request.Header)
-	}
+func (s *Server) dispatch(ctx *fasthttp.RequestCtx, f *fields, rt route, dl download, now time.Time) encoding {
 	switch rt {
 	case routePing:
 		s.uncached(ctx, bodyPong)
@@ -167,9 +165,9 @@ func (s *Server) dispatch(ctx *fasthttp.RequestCtx, rt route, dl download, now t
 			s.uncached(ctx, e.readyBody)
 		}
 	case routeRepos:
-		return s.query(ctx, &f, kindRepos, now)
+		return s.query(ctx, f, kindRepos, now)
 	case routeStats:
-		return s.query(ctx, &f, kindStats, now)
+		return s.query(ctx, f, kindStats, now)
 	case routeLatest:
 		e := s.current.Load()
 		if e == nil {
@@ -177,10 +175,10 @@ func (s *Server) dispatch(ctx *fasthttp.RequestCtx, rt route, dl download, now t
 			return encIdentity
 		}
 		enc, _ := f.encoding()
-		s.sendEdition(ctx, &f, e, e.latest[enc], enc, false, now)
+		s.sendEdition(ctx, f, e, e.latest[enc], enc, false, now)
 		return enc
 	case routeDownload:
-		return s.download(ctx, &f, dl)
+		return s.download(ctx, f, dl)
 	case routeOpenAPI:
 		enc, _ := f.encoding()
 		rep := s.openapi[enc]
@@ -188,7 +186,7 @@ func (s *Server) dispatch(ctx *fasthttp.RequestCtx, rt route, dl download, now t
 		h.SetCanonical(hdrETag, rep.etag)
 		h.SetCanonical(hdrVary, valAcceptEncoding)
 		h.SetCanonical(hdrCacheControl, valOpenAPICache)
-		send(ctx, &f, rep, ctJSON, enc, nil, time.Time{})
+		send(ctx, f, rep, ctJSON, enc, nil, time.Time{})
 		return enc
 	case routeWeb:
 		w := webFiles[string(ctx.Path())]
@@ -197,7 +195,7 @@ func (s *Server) dispatch(ctx *fasthttp.RequestCtx, rt route, dl download, now t
 		h.SetCanonical(hdrETag, w.res[enc].etag)
 		h.SetCanonical(hdrVary, valAcceptEncoding)
 		h.SetCanonical(hdrCacheControl, w.cacheControl)
-		send(ctx, &f, w.res[enc], w.contentType, enc, nil, time.Time{})
+		send(ctx, f, w.res[enc], w.contentType, enc, nil, time.Time{})
 		return enc
 	}
 	return encIdentity
@@ -561,11 +559,11 @@ func (s *Server) badRequest(ctx *fasthttp.RequestCtx, err error) {
 // RateLimit value, which serveHTTP sends only on an answer no cache keeps
 // (private), since a CDN would hand one client's count to every client;
 // RateLimit-Policy, the same for every client, it sends on every answer.
-func (s *Server) limited(ctx *fasthttp.RequestCtx, now time.Time, buf []byte) (quota []byte, refused bool) {
+func (s *Server) limited(ctx *fasthttp.RequestCtx, f *fields, now time.Time, buf []byte) (quota []byte, refused bool) {
 	l := s.limiter
 	var xff [][]byte
 	if len(l.trusted) > 0 {
-		xff = ctx.Request.Header.PeekAll(fasthttp.HeaderXForwardedFor)
+		xff = f.xForwardedFor.all()
 	}
 	d := l.allow(clientKey(l.clientAddr(ctx.RemoteIP(), xff)), now)
 	h := &ctx.Response.Header

@@ -299,38 +299,67 @@ const (
 	failedUnmodified         // 412, If-Unmodified-Since
 )
 
-// fields are the request header fields an answer depends on, read in
-// one walk over the header. Names are compared as fasthttp stores those
-// of a request it parsed (canonical): PeekAll would do as well, but it
-// normalizes the name it is given on every call, and walking the header
-// once per field (three times on a 304) cost twice the instructions of
-// this one walk. Trailers, where these fields have no business, are not
-// looked in.
+// fields are the request header fields the edge reads, in one walk over
+// the header: PeekAll would walk it once per field, and normalize the
+// name it is given each time. Names are compared in any case, as fasthttp
+// keeps them as sent (httpServer). Trailers, where these fields have no
+// business, are not looked in.
 type fields struct {
-	acceptEncoding, ifMatch, ifNoneMatch lines
+	acceptEncoding, ifMatch, ifNoneMatch, xForwardedFor lines
 	// The dates are single values: the first line counts.
 	ifModifiedSince, ifUnmodifiedSince []byte
 }
 
 func (f *fields) read(h *fasthttp.RequestHeader) {
 	for k, v := range h.All() {
-		switch string(k) {
-		case fasthttp.HeaderAcceptEncoding:
-			f.acceptEncoding.add(v)
-		case fasthttp.HeaderIfMatch:
-			f.ifMatch.add(v)
-		case fasthttp.HeaderIfNoneMatch:
-			f.ifNoneMatch.add(v)
-		case fasthttp.HeaderIfModifiedSince:
-			if f.ifModifiedSince == nil {
+		switch len(k) { // the names' lengths, to compare each name with one or two
+		case len(fasthttp.HeaderIfMatch):
+			if sameName(k, fasthttp.HeaderIfMatch) {
+				f.ifMatch.add(v)
+			}
+		case len(fasthttp.HeaderIfNoneMatch):
+			if sameName(k, fasthttp.HeaderIfNoneMatch) {
+				f.ifNoneMatch.add(v)
+			}
+		case len(fasthttp.HeaderAcceptEncoding): // and X-Forwarded-For
+			if sameName(k, fasthttp.HeaderAcceptEncoding) {
+				f.acceptEncoding.add(v)
+			} else if sameName(k, fasthttp.HeaderXForwardedFor) {
+				f.xForwardedFor.add(v)
+			}
+		case len(fasthttp.HeaderIfModifiedSince):
+			if f.ifModifiedSince == nil && sameName(k, fasthttp.HeaderIfModifiedSince) {
 				f.ifModifiedSince = v
 			}
-		case fasthttp.HeaderIfUnmodifiedSince:
-			if f.ifUnmodifiedSince == nil {
+		case len(fasthttp.HeaderIfUnmodifiedSince):
+			if f.ifUnmodifiedSince == nil && sameName(k, fasthttp.HeaderIfUnmodifiedSince) {
 				f.ifUnmodifiedSince = v
 			}
 		}
 	}
+}
+
+// sameName reports whether the field name k is name, ignoring ASCII case.
+func sameName(k []byte, name string) bool {
+	if string(k) == name { // as nearly every client spells it
+		return true
+	}
+	if len(k) != len(name) {
+		return false
+	}
+	for i := range k {
+		if lowerASCII(k[i]) != lowerASCII(name[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func lowerASCII(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
 }
 
 // encoding negotiates the encoding of the answer.

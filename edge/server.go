@@ -231,6 +231,12 @@ func (s *Server) httpServer() *fasthttp.Server {
 		NoDefaultContentType:         true,
 		CloseOnShutdown:              true,
 		LazyRequestTime:              true, // serveHTTP reads it once
+		// Names are kept as sent rather than normalized, byte by byte,
+		// into canonical form: the edge reads a few fields, whose names
+		// it compares in any case (fields.read), and normalizing every
+		// name of a browser's request was a sixth of the time fasthttp
+		// takes to read it.
+		DisableHeaderNamesNormalizing: true,
 	}
 }
 
