@@ -52,12 +52,11 @@ type edition struct {
 	readyBody     []byte // /readyz
 	lastModified  []byte // generatedAt as an HTTP date
 	versionHeader []byte
-	// headers are those of every answer from the edition but its ETag
-	// and Cache-Control; pinnedHeaders add the Cache-Control of a version
-	// asked for by name, fresh that of the current snapshot's last
-	// answer (editionHeaders).
-	headers, pinnedHeaders *fasthttp.ResponseHeader
-	fresh                  atomic.Pointer[maxAgeHeaders]
+	// The header templates of the edition's answers (answeredEdition):
+	// pinned of those asked for by version, fresh of the current
+	// snapshot's at the max-age of its last answer.
+	pinned *headerSet
+	fresh  atomic.Pointer[headerSet]
 
 	// The unfiltered answers, built at load, except the compressed
 	// /repos of a large snapshot, which are built in the background
@@ -106,9 +105,7 @@ func newEdition(m *snapshots.Manifest, l *loaded, cacheBytes int64) (*edition, e
 	e.snapshotJSON = block
 	e.readyBody = append(append([]byte(`{"status":"ready","snapshot":`), block...), '}')
 	e.lastModified = fasthttp.AppendHTTPDate(nil, e.generatedAt)
-	e.headers = headerTemplate(hdrLastModified, e.lastModified, hdrVary, valAcceptEncoding, hdrSnapshotVersion, e.versionHeader)
-	e.pinnedHeaders = headerTemplate(hdrLastModified, e.lastModified, hdrVary, valAcceptEncoding, hdrSnapshotVersion, e.versionHeader,
-		hdrCacheControl, valImmutable)
+	e.pinned = newHeaderSet(e, valImmutable, 0)
 
 	// The unfiltered /repos answer: the objects as published, in their
 	// envelope.

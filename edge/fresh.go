@@ -59,8 +59,7 @@ func (s *Server) freshRepos(ctx *fasthttp.RequestCtx, f *fields, e *edition, enc
 	}
 	var tb [96]byte
 	etag := appendQueryETag(tb[:0], e.version, kindRepos, canon, tag)
-	s.editionHeaders(ctx, e, etag, pinned, now)
-	if answered(ctx, editionVerdict(ctx, f, e, etag)) {
+	if s.answeredEdition(ctx, f, e, etag, pinned, now) {
 		return true
 	}
 	h := &ctx.Response.Header
@@ -114,8 +113,7 @@ func (s *Server) freshStats(ctx *fasthttp.RequestCtx, f *fields, e *edition, enc
 	}
 	var tb [96]byte
 	etag := appendQueryETag(tb[:0], e.version, kindStats, canon, encodingTags[enc])
-	s.editionHeaders(ctx, e, etag, pinned, now)
-	if answered(ctx, editionVerdict(ctx, f, e, etag)) {
+	if s.answeredEdition(ctx, f, e, etag, pinned, now) {
 		return true
 	}
 	sb := scratchBuffers.Get().(*[]byte)

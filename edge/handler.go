@@ -109,7 +109,7 @@ func (s *Server) serveHTTP(ctx *fasthttp.RequestCtx) {
 			addEveryAnswer(h) // not started from a template: see below
 		}
 		// Set last, as an edition's answer starts its header afresh
-		// (editionHeaders).
+		// (answeredEdition).
 		if quota != nil {
 			ctx.Response.Header.SetCanonical(hdrRateLimitPolicy, s.limiter.policy)
 			if private(&ctx.Response.Header) {
@@ -119,7 +119,7 @@ func (s *Server) serveHTTP(ctx *fasthttp.RequestCtx) {
 		s.metrics.observe(rt, ctx.Response.StatusCode(), enc, time.Since(start))
 	}()
 	// An answer from an edition starts from the edition's template
-	// (editionHeaders), which holds every answer's headers too: copying
+	// (answeredEdition), which holds every answer's headers too: copying
 	// everyAnswer first would copy them twice, a sixth of the handler's
 	// instructions on a 304. The other answers on those routes (problems)
 	// have them added last, above.
@@ -186,7 +186,7 @@ func (s *Server) dispatch(ctx *fasthttp.RequestCtx, f *fields, rt route, dl down
 		h.SetCanonical(hdrETag, rep.etag)
 		h.SetCanonical(hdrVary, valAcceptEncoding)
 		h.SetCanonical(hdrCacheControl, valOpenAPICache)
-		send(ctx, f, rep, ctJSON, enc, nil, time.Time{})
+		send(ctx, f, rep, ctJSON, enc)
 		return enc
 	case routeWeb:
 		w := webFiles[string(ctx.Path())]
@@ -195,7 +195,7 @@ func (s *Server) dispatch(ctx *fasthttp.RequestCtx, f *fields, rt route, dl down
 		h.SetCanonical(hdrETag, w.res[enc].etag)
 		h.SetCanonical(hdrVary, valAcceptEncoding)
 		h.SetCanonical(hdrCacheControl, w.cacheControl)
-		send(ctx, f, w.res[enc], w.contentType, enc, nil, time.Time{})
+		send(ctx, f, w.res[enc], w.contentType, enc)
 		return enc
 	}
 	return encIdentity
@@ -342,31 +342,50 @@ func (s *Server) loadError(ctx *fasthttp.RequestCtx, err error) {
 // version asked for by name), or a 304.
 func (s *Server) sendEdition(ctx *fasthttp.RequestCtx, f *fields, e *edition, rep *representation, enc encoding, pinned bool, now time.Time) {
 	rep = rep.resolve()
-	s.editionHeaders(ctx, e, rep.etag, pinned, now)
-	if answered(ctx, editionVerdict(ctx, f, e, rep.etag)) {
+	if s.answeredEdition(ctx, f, e, rep.etag, pinned, now) {
 		return
 	}
 	sendBody(ctx, rep, ctJSON, enc)
 }
 
+// answeredEdition starts the header of an answer from edition e tagged
+// etag, and answers the request when its preconditions leave nothing to
+// send (a 304 or a 412), reporting whether it did.
+func (s *Server) answeredEdition(ctx *fasthttp.RequestCtx, f *fields, e *edition, etag []byte, pinned bool, now time.Time) bool {
+	v, etag := editionVerdict(f, e, etag)
+	hs := e.pinned
+	if !pinned {
+		hs = s.freshHeaders(e, now)
+	}
+	h := &ctx.Response.Header
+	if v == notModifiedNow {
+		hs.notModified.CopyTo(h)
+	} else {
+		hs.answer.CopyTo(h)
+	}
+	h.SetCanonical(hdrETag, etag)
+	return answered(ctx, v)
+}
+
 // editionVerdict evaluates the preconditions of a request for an answer
-// from edition e tagged etag. Besides etag itself, If-None-Match may name
-// the same answer in another encoding that the client takes as readily as
-// the one picked for it (gzip and zstd at the same q), or the same gzip
-// answer stitched otherwise: the client's copy is then as current as the
-// answer about to be sent, so it gets a 304 with its own tag, which lets a
-// cache keep and refresh its copy. Without this, a stitched answer (its
-// tag changes as the edge makes delta sets, and once the answer is
-// compressed whole, and differs between edge nodes) or a gzip copy asked
-// again, and so answered in zstd, would be sent whole again.
-func editionVerdict(ctx *fasthttp.RequestCtx, f *fields, e *edition, etag []byte) verdict {
+// from edition e tagged etag, and returns the tag to answer with. Besides
+// etag itself, If-None-Match may name the same answer in another encoding
+// that the client takes as readily as the one picked for it (gzip and
+// zstd at the same q), or the same gzip answer stitched otherwise: the
+// client's copy is then as current as the answer about to be sent, so it
+// gets a 304 with its own tag, which lets a cache keep and refresh its
+// copy. Without this, a stitched answer (its tag changes as the edge makes
+// delta sets, and once the answer is compressed whole, and differs between
+// edge nodes) or a gzip copy asked again, and so answered in zstd, would
+// be sent whole again.
+func editionVerdict(f *fields, e *edition, etag []byte) (verdict, []byte) {
 	v := preconditions(f, etag, e.lastModified, e.generatedAt)
 	if v != sendIt {
-		return v
+		return v, etag
 	}
 	inm := f.ifNoneMatch.all()
 	if len(inm) == 0 {
-		return v
+		return v, etag
 	}
 	enc, gzipTies := f.encoding()
 	var accept [numEncodings]bool
@@ -375,43 +394,44 @@ func editionVerdict(ctx *fasthttp.RequestCtx, f *fields, e *edition, etag []byte
 		accept[encGzip], accept[encZstd] = true, true
 	}
 	if tag := sibling(inm, etag, accept); tag != nil {
-		ctx.Response.Header.SetCanonical(hdrETag, tag)
-		return notModifiedNow
+		return notModifiedNow, tag
 	}
-	return v
+	return v, etag
 }
 
-// editionHeaders starts the header of an answer from edition e afresh,
-// from e's template for its Cache-Control, and adds its ETag.
-func (s *Server) editionHeaders(ctx *fasthttp.RequestCtx, e *edition, etag []byte, pinned bool, now time.Time) {
-	h := &ctx.Response.Header
-	if pinned {
-		e.pinnedHeaders.CopyTo(h)
-	} else {
-		s.freshHeaders(e, now).CopyTo(h)
-	}
-	h.SetCanonical(hdrETag, etag)
+// headerSet holds the header templates of an edition's answers under one
+// Cache-Control, all but their ETag: a 200's (or a 412's), and a 304's.
+// A 304 carries what RFC 9110 (15.4.5) asks of it besides every answer's
+// headers, Cache-Control and Vary, and not the metadata it should not:
+// Last-Modified (it has an ETag) and X-Snapshot-Version, which a cache
+// keeps from the 200 it refreshes. Those are two header lines fewer to
+// copy and write on the answer a CDN asks for most.
+type headerSet struct {
+	maxAge              int64 // of the current snapshot's, which change every second
+	answer, notModified fasthttp.ResponseHeader
 }
 
-// freshHeaders returns e's header template for an answer of the current
-// snapshot sent now: e.headers and the Cache-Control of now's max-age,
-// built once a second rather than set on every answer.
-func (s *Server) freshHeaders(e *edition, now time.Time) *fasthttp.ResponseHeader {
+func newHeaderSet(e *edition, cacheControl []byte, maxAge int64) *headerSet {
+	hs := &headerSet{maxAge: maxAge}
+	setHeaders(&hs.answer, hdrAllowOrigin, valStar, hdrExposeHeaders, valExposed, hdrContentTypeOpts, valNoSniff,
+		hdrLastModified, e.lastModified, hdrVary, valAcceptEncoding, hdrSnapshotVersion, e.versionHeader,
+		hdrCacheControl, cacheControl)
+	setHeaders(&hs.notModified, hdrAllowOrigin, valStar, hdrExposeHeaders, valExposed, hdrContentTypeOpts, valNoSniff,
+		hdrVary, valAcceptEncoding, hdrCacheControl, cacheControl)
+	return hs
+}
+
+// freshHeaders returns e's header templates for an answer of the current
+// snapshot sent now, with the Cache-Control of now's max-age: built once
+// a second rather than set on every answer.
+func (s *Server) freshHeaders(e *edition, now time.Time) *headerSet {
 	maxAge := s.freshMaxAge(e.generatedAt, now)
-	if t := e.fresh.Load(); t != nil && t.maxAge == maxAge {
-		return &t.header
+	if hs := e.fresh.Load(); hs != nil && hs.maxAge == maxAge {
+		return hs
 	}
-	t := &maxAgeHeaders{maxAge: maxAge}
-	e.headers.CopyTo(&t.header)
-	t.header.SetCanonical(hdrCacheControl, s.freshCacheControl(maxAge))
-	e.fresh.Store(t) // never changed once stored: read by any number of answers at once
-	return &t.header
-}
-
-// maxAgeHeaders is a header template for one max-age.
-type maxAgeHeaders struct {
-	maxAge int64
-	header fasthttp.ResponseHeader
+	hs := newHeaderSet(e, s.freshCacheControl(maxAge), maxAge)
+	e.fresh.Store(hs) // never changed once stored: read by any number of answers at once
+	return hs
 }
 
 // download answers /snapshots/{version}/repos.json[.gz|.zst].
@@ -427,12 +447,20 @@ func (s *Server) download(ctx *fasthttp.RequestCtx, fl *fields, d download) enco
 	}
 	h := &ctx.Response.Header
 	h.SetCanonical(hdrETag, f.rep.etag)
-	h.SetCanonical(hdrLastModified, f.lastModified)
 	h.SetCanonical(hdrCacheControl, valImmutable)
-	h.SetCanonical(hdrSnapshotVersion, d.version)
 	if d.negotiated {
 		h.SetCanonical(hdrVary, valAcceptEncoding)
-		send(ctx, fl, &f.rep, ctJSON, enc, f.lastModified, f.generatedAt)
+	}
+	v := preconditions(fl, f.rep.etag, f.lastModified, f.generatedAt)
+	if v != notModifiedNow { // as an edition's 304 (headerSet)
+		h.SetCanonical(hdrLastModified, f.lastModified)
+		h.SetCanonical(hdrSnapshotVersion, d.version)
+	}
+	if answered(ctx, v) {
+		return enc
+	}
+	if d.negotiated {
+		sendBody(ctx, &f.rep, ctJSON, enc)
 		return enc
 	}
 	// repos.json.gz is a gzip file, not JSON in transit: no
@@ -441,14 +469,14 @@ func (s *Server) download(ctx *fasthttp.RequestCtx, fl *fields, d download) enco
 	if d.enc == encZstd {
 		ct = ctZstd
 	}
-	send(ctx, fl, &f.rep, ct, encIdentity, f.lastModified, f.generatedAt)
+	sendBody(ctx, &f.rep, ct, encIdentity)
 	return enc
 }
 
 // send finishes a response whose validators are set: a 304 or a 412 when
 // the request's preconditions say so, else the body.
-func send(ctx *fasthttp.RequestCtx, f *fields, rep *representation, contentType []byte, enc encoding, lastModifiedHTTP []byte, lastModified time.Time) {
-	if !answered(ctx, preconditions(f, rep.etag, lastModifiedHTTP, lastModified)) {
+func send(ctx *fasthttp.RequestCtx, f *fields, rep *representation, contentType []byte, enc encoding) {
+	if !answered(ctx, preconditions(f, rep.etag, nil, time.Time{})) {
 		sendBody(ctx, rep, contentType, enc)
 	}
 }
@@ -485,33 +513,31 @@ func answered(ctx *fasthttp.RequestCtx, v verdict) bool {
 	return true
 }
 
-// headerTemplate returns a response header holding those of every answer
-// and then kv's, name and value in turn, to be copied into a response at
-// once (CopyTo, which starts it afresh). Setting them one by one costs
-// about twice as much a header, each name checked against fasthttp's
-// special ones and looked for among those set, each value searched for
-// line breaks: it was a third of the handler's time on a 304. CopyTo
-// copies the header's flags as well: no Content-Type but the one an
-// answer sets, as httpServer says, and a Date.
-func headerTemplate(kv ...[]byte) *fasthttp.ResponseHeader {
-	h := new(fasthttp.ResponseHeader)
-	addEveryAnswer(h)
+// setHeaders sets the headers of a template, kv's names and values in
+// turn, to be copied into a response at once (CopyTo, which starts it
+// afresh). Setting them one by one costs about twice as much a header,
+// each name checked against fasthttp's special ones and looked for among
+// those set, each value searched for line breaks: it was a third of the
+// handler's time on a 304. CopyTo copies the header's flags as well: no
+// Content-Type but the one an answer sets, as httpServer says, and a Date.
+func setHeaders(h *fasthttp.ResponseHeader, kv ...[]byte) {
+	h.SetNoDefaultContentType(true)
 	for i := 0; i+1 < len(kv); i += 2 {
 		h.SetCanonical(kv[i], kv[i+1])
 	}
-	return h
 }
 
 // addEveryAnswer sets the headers every answer carries.
 func addEveryAnswer(h *fasthttp.ResponseHeader) {
-	h.SetNoDefaultContentType(true)
-	h.SetCanonical(hdrAllowOrigin, valStar)
-	h.SetCanonical(hdrExposeHeaders, valExposed)
-	h.SetCanonical(hdrContentTypeOpts, valNoSniff)
+	setHeaders(h, hdrAllowOrigin, valStar, hdrExposeHeaders, valExposed, hdrContentTypeOpts, valNoSniff)
 }
 
 // everyAnswer is the header every answer starts from.
-var everyAnswer = headerTemplate()
+var everyAnswer = func() *fasthttp.ResponseHeader {
+	h := new(fasthttp.ResponseHeader)
+	addEveryAnswer(h)
+	return h
+}()
 
 // uncached answers with a JSON body no cache should keep.
 func (s *Server) uncached(ctx *fasthttp.RequestCtx, body []byte) {

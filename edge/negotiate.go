@@ -399,7 +399,7 @@ type negotiated struct {
 // that reading them allocates nothing.
 type lines struct {
 	n     int
-	first [4][]byte
+	first [2][]byte
 	more  [][]byte // all of them, once there are more than first holds
 }
 

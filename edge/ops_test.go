@@ -584,7 +584,7 @@ func TestFieldsOfManyLines(t *testing.T) {
 	}
 	for i := range 9 {
 		tag := fmt.Sprintf(`"other-%d"`, i)
-		if i == 4 {
+		if i == 2 {
 			tag = etag
 		}
 		ctx.Request.Header.Add("If-None-Match", tag)
@@ -592,7 +592,7 @@ func TestFieldsOfManyLines(t *testing.T) {
 	ctx.Response.Reset()
 	h(&ctx)
 	if got := ctx.Response.StatusCode(); got != 304 {
-		t.Errorf("status %d with the ETag on the fifth of nine lines of If-None-Match, want 304", got)
+		t.Errorf("status %d with the ETag on the third of nine lines of If-None-Match, want 304", got)
 	}
 }
 
