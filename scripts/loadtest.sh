@@ -178,6 +178,12 @@ http {
     uwsgi_temp_path $tmp/nginx-temp/uwsgi;
     scgi_temp_path $tmp/nginx-temp/scgi;
     default_type application/json;
+    # As the edge, no X-Snapshot-Version on a 304 (an empty value sends
+    # none); nginx keeps its Last-Modified there, which the edge leaves out.
+    map \$status \$snapshot_version {
+        304 "";
+        default $version;
+    }
     server {
         listen 127.0.0.1:$nport;
         root $tmp/www;
@@ -188,7 +194,7 @@ http {
         add_header Access-Control-Allow-Origin "*";
         add_header Access-Control-Expose-Headers "ETag, Last-Modified, X-Snapshot-Version, Retry-After, RateLimit, RateLimit-Policy";
         add_header X-Content-Type-Options nosniff;
-        add_header X-Snapshot-Version $version;
+        add_header X-Snapshot-Version \$snapshot_version;
     }
 }
 EOF
