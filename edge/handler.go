@@ -128,7 +128,11 @@ func (s *Server) serveHTTP(ctx *fasthttp.RequestCtx) {
 	}
 
 	var f fields
-	f.read(&ctx.Request.Header)
+	switch {
+	case rt != routeUnknown && rt != routePing && rt != routeHealthz && rt != routeReadyz,
+		s.limiter != nil && len(s.limiter.trusted) > 0: // X-Forwarded-For
+		f.read(&ctx.Request.Header)
+	}
 	refused := false
 	if s.limiter != nil && rt != routeHealthz && rt != routeReadyz {
 		quota, refused = s.limited(ctx, &f, start, quotaBuf[:0])
