@@ -16,8 +16,9 @@ import (
 )
 
 // Header names and values, as bytes so that setting them copies and
-// allocates nothing. Names are in the form fasthttp normalizes them to, so
-// that ResponseHeader.Peek finds them.
+// allocates nothing. Names are canonical, as fasthttp's Peek spells those
+// it looks for; the response's are set with SetCanonical, which keeps them
+// as they are.
 var (
 	hdrETag             = headerKey("ETag")
 	hdrLastModified     = headerKey("Last-Modified")
@@ -536,7 +537,8 @@ func addEveryAnswer(h *fasthttp.ResponseHeader) {
 	setHeaders(h, hdrAllowOrigin, valStar, hdrExposeHeaders, valExposed, hdrContentTypeOpts, valNoSniff)
 }
 
-// everyAnswer is the header every answer starts from.
+// everyAnswer is the header every answer starts from but an edition's
+// (serveHTTP).
 var everyAnswer = func() *fasthttp.ResponseHeader {
 	h := new(fasthttp.ResponseHeader)
 	addEveryAnswer(h)

@@ -306,7 +306,7 @@ const (
 // business, are not looked in.
 type fields struct {
 	acceptEncoding, ifMatch, ifNoneMatch, xForwardedFor lines
-	// The dates are single values: the first line counts.
+	// The dates are single values: the first line with one counts.
 	ifModifiedSince, ifUnmodifiedSince []byte
 }
 
@@ -328,11 +328,11 @@ func (f *fields) read(h *fasthttp.RequestHeader) {
 				f.xForwardedFor.add(v)
 			}
 		case len(fasthttp.HeaderIfModifiedSince):
-			if f.ifModifiedSince == nil && sameName(k, fasthttp.HeaderIfModifiedSince) {
+			if len(f.ifModifiedSince) == 0 && sameName(k, fasthttp.HeaderIfModifiedSince) {
 				f.ifModifiedSince = v
 			}
 		case len(fasthttp.HeaderIfUnmodifiedSince):
-			if f.ifUnmodifiedSince == nil && sameName(k, fasthttp.HeaderIfUnmodifiedSince) {
+			if len(f.ifUnmodifiedSince) == 0 && sameName(k, fasthttp.HeaderIfUnmodifiedSince) {
 				f.ifUnmodifiedSince = v
 			}
 		}

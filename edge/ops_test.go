@@ -626,3 +626,24 @@ func TestSnapshotSpelledOtherwise(t *testing.T) {
 		}
 	}
 }
+
+// A date field's first line with a date counts, an empty one before it
+// does not: the same on every connection, whatever fasthttp reuses.
+func TestEmptyDateLine(t *testing.T) {
+	s, _ := loadedServer(t, 10)
+	h := s.Handler()
+	var ctx fasthttp.RequestCtx
+	ctx.Request.SetRequestURI("/repos")
+	h(&ctx)
+	lm := string(ctx.Response.Header.Peek("Last-Modified"))
+	for range 2 { // a fresh slot for the empty value, then a reused one
+		ctx.Request.Header.Del("If-Modified-Since")
+		ctx.Request.Header.Add("If-Modified-Since", "")
+		ctx.Request.Header.Add("If-Modified-Since", lm)
+		ctx.Response.Reset()
+		h(&ctx)
+		if got := ctx.Response.StatusCode(); got != 304 {
+			t.Errorf("an empty If-Modified-Since, then %q: status %d, want 304", lm, got)
+		}
+	}
+}
