@@ -298,20 +298,11 @@ func TestFailedPreconditions(t *testing.T) {
 				{"if-modified-since: " + lm + "\r\n", 304, ""},
 				{"IF-UNMODIFIED-SINCE: " + before + "\r\n", 412, ""},
 			} {
-				conn, err := net.Dial("tcp", strings.TrimPrefix(te.url, "http://"))
-				if err != nil {
-					t.Fatal(err)
-				}
-				fmt.Fprintf(conn, "GET /repos HTTP/1.1\r\nHost: x\r\n%sConnection: close\r\n\r\n", c.fields)
-				resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
-				if err != nil {
-					t.Fatal(err)
-				}
+				resp := rawGet(t, te.url, "/repos", c.fields)
 				if resp.StatusCode != c.status || resp.Header.Get("Content-Encoding") != c.contentEncoding {
 					t.Errorf("%q, names in another case: %s, Content-Encoding %q; want %d, %q",
 						c.fields, resp.Status, resp.Header.Get("Content-Encoding"), c.status, c.contentEncoding)
 				}
-				conn.Close()
 			}
 		}
 		get(t, url(), "If-Match", `"other", `+etag).status(t, 200)

@@ -1,6 +1,7 @@
 package edge
 
 import (
+	"bufio"
 	"bytes"
 	"compress/gzip"
 	"context"
@@ -391,4 +392,22 @@ var maxAgeValue = regexp.MustCompile(`max-age=[1-9]\d*`)
 func sameCaching(a, b string) bool {
 	ma, mb := maxAgeValue.FindString(a), maxAgeValue.FindString(b)
 	return maxAgeValue.ReplaceAllString(a, "") == maxAgeValue.ReplaceAllString(b, "") && (ma == "") == (mb == "")
+}
+
+// rawGet sends GET path to the edge at url over a socket of its own, with
+// fields as written (names in any case), and reads the answer.
+func rawGet(t testing.TB, url, path, fields string) *http.Response {
+	t.Helper()
+	conn, err := net.Dial("tcp", strings.TrimPrefix(url, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "GET %s HTTP/1.1\r\nHost: x\r\n%sConnection: close\r\n\r\n", path, fields)
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp
 }

@@ -59,19 +59,10 @@ func TestRateLimit(t *testing.T) {
 	// The field's name in any case (fasthttp keeps it as sent): each new
 	// client has its own bucket, where the proxy's is empty.
 	for i, name := range []string{"x-forwarded-for", "X-FORWARDED-FOR"} {
-		conn, err := net.Dial("tcp", strings.TrimPrefix(te.url, "http://"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		fmt.Fprintf(conn, "GET /ping HTTP/1.1\r\nHost: x\r\n%s: 203.0.113.%d\r\nConnection: close\r\n\r\n", name, 50+i)
-		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
-		if err != nil {
-			t.Fatal(err)
-		}
+		resp := rawGet(t, te.url, "/ping", fmt.Sprintf("%s: 203.0.113.%d\r\n", name, 50+i))
 		if rl := resp.Header.Get("RateLimit"); resp.StatusCode != 200 || rl != `"per-client";r=2;t=100` {
 			t.Errorf("%s of a new client: %s, RateLimit %q; want 200 OK, its own bucket", name, resp.Status, rl)
 		}
-		conn.Close()
 	}
 
 	// Without trust, X-Forwarded-For is ignored.
