@@ -418,11 +418,11 @@ type headerSet struct {
 
 func newHeaderSet(e *edition, cacheControl []byte, maxAge int64) *headerSet {
 	hs := &headerSet{maxAge: maxAge}
-	setHeaders(&hs.answer, hdrAllowOrigin, valStar, hdrExposeHeaders, valExposed, hdrContentTypeOpts, valNoSniff,
-		hdrLastModified, e.lastModified, hdrVary, valAcceptEncoding, hdrSnapshotVersion, e.versionHeader,
-		hdrCacheControl, cacheControl)
-	setHeaders(&hs.notModified, hdrAllowOrigin, valStar, hdrExposeHeaders, valExposed, hdrContentTypeOpts, valNoSniff,
-		hdrVary, valAcceptEncoding, hdrCacheControl, cacheControl)
+	addEveryAnswer(&hs.answer)
+	setHeaders(&hs.answer, hdrLastModified, e.lastModified, hdrVary, valAcceptEncoding,
+		hdrSnapshotVersion, e.versionHeader, hdrCacheControl, cacheControl)
+	addEveryAnswer(&hs.notModified)
+	setHeaders(&hs.notModified, hdrVary, valAcceptEncoding, hdrCacheControl, cacheControl)
 	return hs
 }
 

@@ -152,21 +152,24 @@ func trimOWS(b []byte) []byte {
 	return b
 }
 
-// equalFold compares b to the lower-case ASCII s, ignoring case.
+// equalFold compares b to s, ignoring ASCII case.
 func equalFold(b []byte, s string) bool {
 	if len(b) != len(s) {
 		return false
 	}
 	for i := range b {
-		c := b[i]
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		if c != s[i] {
+		if lowerASCII(b[i]) != lowerASCII(s[i]) {
 			return false
 		}
 	}
 	return true
+}
+
+func lowerASCII(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
 }
 
 // etagMatches reports whether If-None-Match field values match etag, a
@@ -341,25 +344,7 @@ func (f *fields) read(h *fasthttp.RequestHeader) {
 
 // sameName reports whether the field name k is name, ignoring ASCII case.
 func sameName(k []byte, name string) bool {
-	if string(k) == name { // as nearly every client spells it
-		return true
-	}
-	if len(k) != len(name) {
-		return false
-	}
-	for i := range k {
-		if lowerASCII(k[i]) != lowerASCII(name[i]) {
-			return false
-		}
-	}
-	return true
-}
-
-func lowerASCII(c byte) byte {
-	if 'A' <= c && c <= 'Z' {
-		return c + 'a' - 'A'
-	}
-	return c
+	return string(k) == name || equalFold(k, name) // the first as nearly every client spells it
 }
 
 // encoding negotiates the encoding of the answer.
