@@ -293,27 +293,18 @@ func (g *gzipFragments) appendGzip(dst, head []byte, positions []int32, tail []b
 			if d := findSet(sets, &hint, positions[i-1], p); d != nil {
 				// A run: positions[i:j] follow one another in d's order.
 				j := i + 1
-				for j < len(positions) && d.rank[positions[j]] == d.rank[positions[j-1]]+1 {
-					j++
+				for r := d.rank[p]; j < len(positions) && d.rank[positions[j]] == r+1; j++ {
+					r++
 				}
-				for _, q := range positions[i:j] {
-					dst = append(dst, storedComma[:]...)
-					dst = append(dst, d.delta(q)...)
-				}
-				if j-i < minCRCRun {
-					for _, q := range positions[i:j] {
-						crc = multModP(g.shift[q], crc32Byte(crc, ',')) ^ g.crc[q]
-						size += 1 + g.size[q]
-					}
-				} else {
-					// The bytes of the run, with the comma before each
-					// fragment, are those between two running CRCs.
-					first, last := d.rank[p], d.rank[positions[j-1]]
-					n := d.cum[last] - d.cum[first-1]
-					shift := crc32Shift(uint64(n))
-					crc = multModP(shift, crc) ^ d.running[last] ^ multModP(shift, d.running[first-1])
-					size += n
-				}
+				// Their bytes, a comma before each, lie one after the other
+				// in d, and so do their CRCs: a run costs one copy and two
+				// multiplications however long it is.
+				q0, q1 := positions[i], positions[j-1]
+				dst = append(dst, d.data[d.at[q0]:d.at[q1]+d.n[q1]]...)
+				first, last := d.rank[q0], d.rank[q1]
+				shift := multModP(d.pow[last], d.ipow[first-1]) // x^(8·the run's length)
+				crc = multModP(shift, crc^d.running[first-1]) ^ d.running[last]
+				size += d.cum[last] - d.cum[first-1]
 				i = j
 				continue
 			}
@@ -331,10 +322,6 @@ func (g *gzipFragments) appendGzip(dst, head []byte, positions []int32, tail []b
 	dst = binary.LittleEndian.AppendUint32(dst, crc)
 	return binary.LittleEndian.AppendUint32(dst, size) // ISIZE: the length modulo 2^32
 }
-
-// minCRCRun is the shortest run whose CRC is taken from running CRCs:
-// that costs about ten multiplications, against one per fragment.
-const minCRCRun = 12
 
 // Delta sets.
 //
@@ -365,9 +352,12 @@ const deltaBudget = 240_000
 type deltaSet struct {
 	rank []int32 // fragment i is the rank[i]-th of the order
 	// running[r] is the CRC-32 of the fragments of ranks 0 to r joined by
-	// commas, and cum[r] their length.
-	running, cum []uint32
-	// Fragment i's delta is data[at[i]:at[i]+n[i]].
+	// commas, cum[r] their length, and pow[r] and ipow[r] x^(8·cum[r]) and
+	// its inverse modulo the CRC polynomial: so the CRC of any run of ranks
+	// comes from its two ends.
+	running, cum, pow, ipow []uint32
+	// Fragment i's delta, after the stored comma that precedes it, is
+	// data[at[i]:at[i]+n[i]]; data holds them in the order's order.
 	data  []byte
 	at, n []uint32
 }
@@ -377,7 +367,8 @@ type deltaSet struct {
 // Where that does not help, the fragment deflated on its own is kept.
 func newDeltaSet(g *gzipFragments, order []int32, frag func(i int32) []byte) *deltaSet {
 	n := len(order)
-	d := &deltaSet{rank: make([]int32, n), running: make([]uint32, n), cum: make([]uint32, n), at: make([]uint32, n), n: make([]uint32, n)}
+	d := &deltaSet{rank: make([]int32, n), at: make([]uint32, n), n: make([]uint32, n)}
+	d.running, d.cum, d.pow, d.ipow = make([]uint32, n), make([]uint32, n), make([]uint32, n), make([]uint32, n)
 	var out sliceWriter
 	zw, _ := flate.NewWriter(&out, fragmentLevel) // the level is a constant
 	var dict []byte
@@ -385,17 +376,21 @@ func newDeltaSet(g *gzipFragments, order []int32, frag func(i int32) []byte) *de
 		d.rank[i] = int32(r)
 		if r == 0 {
 			d.running[0], d.cum[0] = g.crc[i], g.size[i]
+			d.pow[0], d.ipow[0] = g.shift[i], crc32Unshift(uint64(g.size[i]))
 			continue
 		}
 		d.running[r] = multModP(g.shift[i], crc32Byte(d.running[r-1], ',')) ^ g.crc[i]
 		d.cum[r] = d.cum[r-1] + 1 + g.size[i]
+		d.pow[r] = multModP(d.pow[r-1], multModP(g.shift[i], xPow8))
+		d.ipow[r] = multModP(d.ipow[r-1], crc32Unshift(1+uint64(g.size[i])))
 		start := len(out.b)
+		out.b = append(out.b, storedComma[:]...)
 		dict = append(append(dict[:0], frag(order[r-1])...), ',')
 		zw.ResetDict(&out, dict)
 		zw.Write(frag(i)) // writes to a sliceWriter cannot fail
 		zw.Flush()
-		if alone := g.data[g.off[i]:g.off[i+1]]; len(out.b)-start >= len(alone) {
-			out.b = append(out.b[:start], alone...)
+		if alone := g.data[g.off[i]:g.off[i+1]]; len(out.b)-start-len(storedComma) >= len(alone) {
+			out.b = append(out.b[:start+len(storedComma)], alone...)
 		}
 		d.at[i], d.n[i] = uint32(start), uint32(len(out.b)-start)
 	}
@@ -420,8 +415,6 @@ func findSet(sets []*deltaSet, hint *int, prev, p int32) *deltaSet {
 	}
 	return nil
 }
-
-func (d *deltaSet) delta(p int32) []byte { return d.data[d.at[p] : d.at[p]+d.n[p]] }
 
 // deltaSets returns the delta sets made so far, in deltaOrders' order.
 func (g *gzipFragments) deltaSets() []*deltaSet {
@@ -549,6 +542,31 @@ func crc32Shift(n uint64) uint32 {
 	for k := 3; n != 0; n, k = n>>1, k+1 {
 		if n&1 != 0 {
 			p = multModP(x2n[k&31], p)
+		}
+	}
+	return p
+}
+
+// x2nInv[k] is x^-(2^k) modulo the CRC polynomial: x is invertible as
+// the polynomial's constant term is 1, and x·(P-1)/x = P-1 = 1 modulo P.
+var x2nInv = func() (t [32]uint32) {
+	p := uint32(crcPoly&^(1<<31))<<1 | 1 // (P-1)/x: P but its constant term, each term one degree down
+	for k := range t {
+		t[k] = p
+		p = multModP(p, p)
+	}
+	return t
+}()
+
+// xPow8 is x^8: one byte's shift.
+var xPow8 = crc32Shift(1)
+
+// crc32Unshift returns x^-(8·n), the inverse of crc32Shift(n).
+func crc32Unshift(n uint64) uint32 {
+	p := uint32(1) << 31 // x^0
+	for k := 3; n != 0; n, k = n>>1, k+1 {
+		if n&1 != 0 {
+			p = multModP(x2nInv[k&31], p)
 		}
 	}
 	return p

@@ -44,6 +44,11 @@ func TestCRC32Combine(t *testing.T) {
 			t.Fatalf("shift: %08x, want %08x", got, want)
 		}
 	}
+	for _, n := range []uint64{0, 1, 2, 7, 1000, 65535, 1 << 20, 1<<32 + 5, 1<<40 - 1} {
+		if got := multModP(crc32Shift(n), crc32Unshift(n)); got != 1<<31 {
+			t.Fatalf("x^(8·%d)·x^-(8·%d) = %08x, want x^0 (%08x)", n, n, got, uint32(1<<31))
+		}
+	}
 	if got, want := crc32Byte(crc32.ChecksumIEEE([]byte("ab")), 'c'), crc32.ChecksumIEEE([]byte("abc")); got != want {
 		t.Fatalf("crc32Byte: %08x, want %08x", got, want)
 	}
