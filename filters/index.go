@@ -101,6 +101,7 @@ type bitset []uint64
 
 func (b bitset) set(i int32)      { b[i>>6] |= 1 << (uint(i) & 63) }
 func (b bitset) has(i int32) bool { return b[i>>6]&(1<<(uint(i)&63)) != 0 }
+func (b bitset) unset(i int32)    { b[i>>6] &^= 1 << (uint(i) & 63) }
 
 // NewIndex indexes repos, which it does not retain; positions returned by
 // Select are indices into it. Repositories need not be in any order.
@@ -450,10 +451,24 @@ func (ix *Index) match(q *Query) (*bitset, int) {
 	have := false
 	// Bounds left to check on each candidate.
 	counts, times := q.countSet, q.timeSet
-	if sp, a, b, ok := ix.narrowestSpan(q); ok && b-a < ix.n/2 {
-		clear(set)
-		for _, p := range ix.perm[sp.s][a:b] {
-			set.set(p)
+	if sp, a, b, ok := ix.narrowestSpan(q); ok {
+		// The repositories within the bounds of one sort key: set the
+		// run, or when it is most of them, clear what is outside it. Either
+		// way those bounds need no checking on each candidate.
+		perm := ix.perm[sp.s]
+		if b-a < ix.n/2 {
+			clear(set)
+			for _, p := range perm[a:b] {
+				set.set(p)
+			}
+		} else {
+			ix.fill(set)
+			for _, p := range perm[:a] {
+				set.unset(p)
+			}
+			for _, p := range perm[b:] {
+				set.unset(p)
+			}
 		}
 		have = true
 		counts &^= slotBit(sp.lo) | slotBit(sp.hi)
@@ -514,10 +529,7 @@ func (ix *Index) match(q *Query) (*bitset, int) {
 		have = true
 	}
 	if !have {
-		for i := range set {
-			set[i] = ^uint64(0)
-		}
-		ix.clearTail(set)
+		ix.fill(set)
 	}
 	if counts != 0 || times != 0 || q.texts != [numTexts]string{} {
 		for wi, w := range set {
@@ -535,6 +547,14 @@ func (ix *Index) match(q *Query) (*bitset, int) {
 		total += bits.OnesCount64(w)
 	}
 	return acc, total
+}
+
+// fill sets the bits of all n repositories.
+func (ix *Index) fill(set bitset) {
+	for i := range set {
+		set[i] = ^uint64(0)
+	}
+	ix.clearTail(set)
 }
 
 // clearTail clears the bits past n, which complements set.
