@@ -1,10 +1,11 @@
 package edge
 
 import (
-	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"sync"
 
+	"github.com/cespare/xxhash/v2"
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
 )
@@ -112,8 +113,14 @@ func appendQueryETag(b []byte, version string, k kind, canonical, tag string) []
 	return appendETag(b, version, what, tag)
 }
 
+// appendETag's digest is 48 bits of xxHash64, not of SHA-256 (which cost
+// twenty times more on each answer no cache holds): it need not resist an
+// attacker, since a tag is only ever compared with tags of the same URL,
+// so of the same query; a collision could at worst give two queries one
+// tag.
 func appendETag(b []byte, version string, what []byte, tag string) []byte {
-	sum := sha256.Sum256(what)
+	var sum [8]byte
+	binary.BigEndian.PutUint64(sum[:], xxhash.Sum64(what))
 	b = append(b, '"')
 	b = append(b, version...)
 	b = append(b, '-')
