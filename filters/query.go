@@ -76,6 +76,7 @@ type Query struct {
 	limit    int
 	offset   int
 	fields   uint64 // bit per repositoryFields entry; 0 for all
+	given    uint64 // bit per params index (at most 64): encode skips the others
 
 	canonical string
 	statsLen  int // canonical[:statsLen] is the /stats part
@@ -102,7 +103,6 @@ func Parse(args iter.Seq2[[]byte, []byte]) (*Query, *Problem) {
 type parser struct {
 	q    Query
 	errs []ParamError
-	seen uint64 // bit per params index
 }
 
 func (ps *parser) add(k, v []byte) bool {
@@ -116,13 +116,11 @@ func (ps *parser) add(k, v []byte) bool {
 		return true
 	}
 	p := &params[i]
-	if p.kind != kindList && p.kind != kindFields {
-		if ps.seen&(1<<i) != 0 {
-			ps.errs = append(ps.errs, ParamError{p.name, string(v), p.name + " may be given only once"})
-			return true
-		}
-		ps.seen |= 1 << i
+	if ps.q.given&(1<<i) != 0 && p.kind != kindList && p.kind != kindFields {
+		ps.errs = append(ps.errs, ParamError{p.name, string(v), p.name + " may be given only once"})
+		return true
 	}
+	ps.q.given |= 1 << i
 	if msg := checkValue(v); msg != "" {
 		ps.errs = append(ps.errs, ParamError{p.name, string(v), msg})
 		return true
@@ -130,6 +128,8 @@ func (ps *parser) add(k, v []byte) bool {
 	ps.errs = ps.q.set(p, v, ps.errs)
 	return true
 }
+
+var _ [64 - len(params)]struct{} // a bit per parameter in Query.given
 
 var paramNames = func() (names [len(params)]string) {
 	for i, p := range params {
@@ -399,6 +399,9 @@ func (q *Query) encode() (string, int) {
 		p := &params[i]
 		if p.kind == kindSort {
 			statsLen = len(b)
+		}
+		if q.given&(1<<i) == 0 {
+			continue
 		}
 		start := len(b)
 		if start > 0 {
