@@ -496,34 +496,33 @@ func appendStored(dst, p []byte, final bool, crc uint32) ([]byte, uint32) {
 const crcPoly = 0xedb88320 // IEEE, reflected
 
 // multModP returns a·b modulo the CRC polynomial, in the reflected
-// representation where 1<<31 is x^0. It takes four bits of a at a time,
-// without branches: the chain that limits it is b's, multiplied by x^4
-// with a table at each step.
+// representation where 1<<31 is x^0. The carry-less product of two
+// reflected numbers is the reflected product: shifted left by one, its
+// high half holds x^0 to x^31 and its low half x^32 to x^63, which four
+// steps of the CRC's own table bring down (each multiplies by x^8).
 func multModP(a, b uint32) uint32 {
-	var p uint32
-	for range 8 {
-		b1 := b>>1 ^ crcPoly&-(b&1)
-		b2 := b1>>1 ^ crcPoly&-(b1&1)
-		b3 := b2>>1 ^ crcPoly&-(b2&1)
-		p ^= b&uint32(int32(a)>>31) ^ b1&uint32(int32(a<<1)>>31) ^ b2&uint32(int32(a<<2)>>31) ^ b3&uint32(int32(a<<3)>>31)
-		a <<= 4
-		b = b>>4 ^ timesX4[b&15]
+	d := clmul32(a, b) << 1
+	h := uint32(d)
+	for range 4 {
+		h = crc32.IEEETable[byte(h)] ^ h>>8
+	}
+	return uint32(d>>32) ^ h
+}
+
+// clmul32 is the carry-less product of a and b, four bits of a at a time.
+func clmul32(a, b uint32) uint64 {
+	var t [16]uint64
+	t[1] = uint64(b)
+	for i := 2; i < 16; i += 2 {
+		t[i] = t[i/2] << 1
+		t[i+1] = t[i] ^ t[1]
+	}
+	var p uint64
+	for k := 0; k < 32; k += 4 {
+		p ^= t[a>>k&15] << k
 	}
 	return p
 }
-
-// timesX4[i] is the polynomial of the low four bits i (x^28 to x^31)
-// times x^4, reduced: what they become when b is multiplied by x^4.
-var timesX4 = func() (t [16]uint32) {
-	for i := range t {
-		b := uint32(i)
-		for range 4 {
-			b = b>>1 ^ crcPoly&-(b&1)
-		}
-		t[i] = b
-	}
-	return t
-}()
 
 // x2n[k] is x^(2^k) modulo the CRC polynomial.
 var x2n = func() (t [32]uint32) {

@@ -54,6 +54,36 @@ func TestCRC32Combine(t *testing.T) {
 	}
 }
 
+// TestMultModP checks the table-driven product against the definition:
+// b times each term of a, b multiplied by x one bit at a time.
+func TestMultModP(t *testing.T) {
+	slow := func(a, b uint32) uint32 {
+		var p uint32
+		for i := range 32 { // the term x^i of a is its bit 31-i
+			if a&(1<<(31-i)) != 0 {
+				p ^= b
+			}
+			b = b>>1 ^ crcPoly&-(b&1)
+		}
+		return p
+	}
+	r := rand.New(rand.NewPCG(7, 8))
+	for n := range 20000 {
+		a, b := r.Uint32(), r.Uint32()
+		switch n {
+		case 0:
+			a, b = 0, 0
+		case 1:
+			a, b = ^uint32(0), ^uint32(0)
+		case 2:
+			a, b = 1<<31, ^uint32(0)
+		}
+		if got, want := multModP(a, b), slow(a, b); got != want {
+			t.Fatalf("multModP(%08x, %08x) = %08x, want %08x", a, b, got, want)
+		}
+	}
+}
+
 // testFragments are repository objects of a synthetic snapshot, with a
 // few odd ones: empty, a byte, and one longer than a stored block.
 func testFragments(t testing.TB, n int) [][]byte {
