@@ -69,8 +69,9 @@ import (
 // that expects it before sending its body.
 var continue100 = []byte("HTTP/1.1 100 Continue\r\n\r\n")
 
-// holdMax is the largest write held back, fasthttp's default write buffer
-// (Server.WriteBufferSize, which the edge leaves alone).
+// holdMax is the largest write held back: fasthttp's default write
+// buffer, and more than an answer's header, which is written on its own
+// as it does not fit in the edge's (writeBufferSize).
 const holdMax = 4096
 
 // edgeTriggered returns ln with its TCP connections wrapped in conn, which
