@@ -2,7 +2,9 @@ package edge
 
 import (
 	"context"
+	"strconv"
 	"testing"
+	"time"
 
 	"github.com/valyala/fasthttp"
 )
@@ -144,5 +146,37 @@ func BenchmarkUncachedFilteredAnswer(b *testing.B) {
 		s.current.Load().cache.setLimit(1 << 30)
 		ctx.Response.Reset()
 		h(ctx)
+	}
+}
+
+// BenchmarkNewQueryRun is make loadtest's scenario 3 through the handler:
+// on every request a query never seen before, listing 50 to 100
+// repositories in one of the orders that have delta sets, in gzip.
+func BenchmarkNewQueryRun(b *testing.B) {
+	s, version := loadedServer(b, 2000)
+	h := s.Handler()
+	ctx := warmRequest(b, h, "/repos?limit=100&sort=stars&max_stars=999999999", version, "gzip", "")
+	for g := s.current.Load().gz.Load(); len(g.deltaSets()) < len(deltaOrders); {
+		time.Sleep(time.Millisecond) // the delta sets are made in the background
+	}
+	ctx.Response.KeepBodyBuffer = true // as the server keeps it, from one request to the next
+	sorts := [...]string{"created", "pushed", "stars", "forks", "size", "name"}
+	uri := make([]byte, 0, 128)
+	n := 0
+	b.ReportAllocs()
+	for b.Loop() {
+		n++
+		uri = strconv.AppendInt(append(uri[:0], "/repos?limit="...), int64(50+n%51), 10)
+		uri = append(append(uri, "&sort="...), sorts[n/51%6]...)
+		uri = strconv.AppendInt(append(uri, "&max_stars="...), int64(1_000_000_000+n), 10)
+		ctx.Request.SetRequestURIBytes(uri)
+		ctx.Response.Reset()
+		h(ctx)
+	}
+	if got := ctx.Response.StatusCode(); got != fasthttp.StatusOK {
+		b.Fatalf("status %d: %s", got, ctx.Response.Body())
+	}
+	if etag := string(ctx.Response.Header.Peek(fasthttp.HeaderETag)); etag[len(etag)-6:] != "gzs12\"" {
+		b.Fatalf("ETag %s: not stitched with every delta set", etag)
 	}
 }
