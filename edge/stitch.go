@@ -381,7 +381,7 @@ func newDeltaSet(g *gzipFragments, order []int32, frag func(i int32) []byte) *de
 		}
 		d.running[r] = multModP(g.shift[i], crc32Byte(d.running[r-1], ',')) ^ g.crc[i]
 		d.cum[r] = d.cum[r-1] + 1 + g.size[i]
-		d.pow[r] = multModP(d.pow[r-1], multModP(g.shift[i], xPow8))
+		d.pow[r] = multModP(d.pow[r-1], multModP(g.shift[i], shifts[0])) // the comma too
 		d.ipow[r] = multModP(d.ipow[r-1], crc32Unshift(1+uint64(g.size[i])))
 		start := len(out.b)
 		out.b = append(out.b, storedComma[:]...)
@@ -524,48 +524,39 @@ func clmul32(a, b uint32) uint64 {
 	return p
 }
 
-// x2n[k] is x^(2^k) modulo the CRC polynomial.
-var x2n = func() (t [32]uint32) {
-	p := uint32(1) << 30 // x^1
+// xInv is x^-1 modulo the CRC polynomial P: x is invertible as P's
+// constant term is 1, and x·(P-1)/x = P-1 = 1 modulo P. (P-1)/x is P
+// without its constant term, each term one degree down.
+const xInv = uint32(crcPoly&^(1<<31))<<1 | 1
+
+// shifts[k] is x^(8·2^k) modulo the CRC polynomial, what advances a CRC
+// over 2^k bytes, and unshifts[k] its inverse.
+var shifts, unshifts = squares(1 << 23), squares(squares(xInv)[3]) // x^8 and x^-8
+
+// squares returns p^(2^k) modulo the CRC polynomial for k < 32.
+func squares(p uint32) (t [32]uint32) {
 	for k := range t {
 		t[k] = p
 		p = multModP(p, p)
 	}
 	return t
-}()
+}
 
 // crc32Shift returns x^(8·n) modulo the CRC polynomial: what multiplying
 // a CRC by advances it over n bytes.
-func crc32Shift(n uint64) uint32 {
-	p := uint32(1) << 31 // x^0
-	for k := 3; n != 0; n, k = n>>1, k+1 {
-		if n&1 != 0 {
-			p = multModP(x2n[k&31], p)
-		}
-	}
-	return p
-}
-
-// x2nInv[k] is x^-(2^k) modulo the CRC polynomial: x is invertible as
-// the polynomial's constant term is 1, and x·(P-1)/x = P-1 = 1 modulo P.
-var x2nInv = func() (t [32]uint32) {
-	p := uint32(crcPoly&^(1<<31))<<1 | 1 // (P-1)/x: P but its constant term, each term one degree down
-	for k := range t {
-		t[k] = p
-		p = multModP(p, p)
-	}
-	return t
-}()
-
-// xPow8 is x^8: one byte's shift.
-var xPow8 = crc32Shift(1)
+func crc32Shift(n uint64) uint32 { return power(&shifts, n) }
 
 // crc32Unshift returns x^-(8·n), the inverse of crc32Shift(n).
-func crc32Unshift(n uint64) uint32 {
+func crc32Unshift(n uint64) uint32 { return power(&unshifts, n) }
+
+// power returns p^n modulo the CRC polynomial, sq being squares(p): the
+// product of sq[k] for the bits k set in n. Any power of x to the 2^32 is
+// itself modulo this polynomial, so the exponents wrap at 32 bits.
+func power(sq *[32]uint32, n uint64) uint32 {
 	p := uint32(1) << 31 // x^0
-	for k := 3; n != 0; n, k = n>>1, k+1 {
+	for k := 0; n != 0; n, k = n>>1, k+1 {
 		if n&1 != 0 {
-			p = multModP(x2nInv[k&31], p)
+			p = multModP(sq[k&31], p)
 		}
 	}
 	return p

@@ -44,6 +44,10 @@ func TestCRC32Combine(t *testing.T) {
 			t.Fatalf("shift: %08x, want %08x", got, want)
 		}
 	}
+	// power's exponents wrap at 32 bits: x^(2^32) is x.
+	if x := uint32(1 << 30); squares(squares(x)[31])[1] != x {
+		t.Fatal("x^(2^32) is not x modulo the CRC polynomial")
+	}
 	for _, n := range []uint64{0, 1, 2, 7, 1000, 65535, 1 << 20, 1<<32 + 5, 1<<40 - 1} {
 		if got := multModP(crc32Shift(n), crc32Unshift(n)); got != 1<<31 {
 			t.Fatalf("x^(8·%d)·x^-(8·%d) = %08x, want x^0 (%08x)", n, n, got, uint32(1<<31))
