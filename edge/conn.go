@@ -40,7 +40,8 @@ import (
 //
 // Writes are the other half. fasthttp sends header and body with one
 // writev only to a *net.TCPConn, so to a wrapped connection an answer
-// larger than its 4 KiB write buffer would go out as two writes (and two
+// larger than its write buffer (writeBufferSize, 512 bytes: a header is
+// written on its own, then the body) would go out as two writes (and two
 // TCP segments, the dearer part). conn holds a first write of up to
 // holdMax bytes and sends it with the next write in one writev, or alone
 // before the next read or on Close: fasthttp follows every answer with one
@@ -67,7 +68,32 @@ import (
 
 // continue100 is the interim answer fasthttp writes, alone, to a request
 // that expects it before sending its body.
-var continue100 = []byte("HTTP/1.1 100 Continue\r\n\r\n")
+var continue100 = []byte(continueLine)
+
+const continueLine = "HTTP/1.1 100 Continue\r\n\r\n"
+
+// endsWith reports whether tail and then b end with s, tail being shorter
+// than s.
+func endsWith(tail, b, s []byte) bool {
+	if len(b) >= len(s) {
+		return bytes.HasSuffix(b, s)
+	}
+	cut := len(s) - len(b)
+	return bytes.HasSuffix(b, s[cut:]) && bytes.HasSuffix(tail, s[:cut])
+}
+
+// keepTail returns the last len(continue100)-1 bytes of tail and then b,
+// in tail's array.
+func keepTail(tail, b []byte) []byte {
+	const n = len(continueLine) - 1
+	if len(b) >= n {
+		return append(tail[:0], b[len(b)-n:]...)
+	}
+	if drop := len(tail) + len(b) - n; drop > 0 {
+		tail = append(tail[:0], tail[drop:]...)
+	}
+	return append(tail, b...)
+}
 
 // holdMax is the largest write held back: fasthttp's default write
 // buffer, and more than an answer's header, which is written on its own
@@ -241,6 +267,7 @@ type conn struct {
 	wmu   sync.Mutex
 	held  []byte // a first write: sent with the next, by the reader (and sendOut) before a read, or on Close
 	wrote bool   // since the last Read
+	tail  []byte // the end of what was written, as long as continue100 but a byte
 	werr  error
 	vec   [2][]byte          // what send has left to write
 	sent  int                // what it has written
@@ -429,15 +456,19 @@ func (c *conn) Write(b []byte) (int, error) {
 	if c.werr != nil {
 		return 0, c.werr
 	}
-	// fasthttp's 100 Continue, written alone or after pipelined answers
-	// it held, is not an answer: the request goes on from here, and its
-	// body is read within its read timeout, not waited for as the next
-	// request.
-	if bytes.HasSuffix(b, continue100) {
+	// fasthttp's 100 Continue is not an answer: the request goes on from
+	// here, and its body is read within its read timeout, not waited for
+	// as the next request. It is written alone or after answers to
+	// pipelined requests, which fill fasthttp's small write buffer, so it
+	// may also end a write of its own or be split over two: the tail of
+	// what was written before tells.
+	if endsWith(c.tail, b, continue100) {
 		c.reqStart.Store(c.clock.now())
+		c.wrote = false
 	} else {
 		c.wrote = true
 	}
+	c.tail = keepTail(c.tail, b)
 	c.wd.due.Store(c.due(c.t.write))
 	if len(c.held) == 0 && len(b) <= holdMax {
 		c.held = append(c.held[:0], b...)

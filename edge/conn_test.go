@@ -464,3 +464,28 @@ func BenchmarkConnExchange(b *testing.B) {
 		})
 	}
 }
+
+// TestContinueSeenAcrossWrites: a 100 Continue is seen at the end of a
+// write, whole or split over it and the writes before.
+func TestContinueSeenAcrossWrites(t *testing.T) {
+	answer := []byte("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+	stream := append(answer[:len(answer):len(answer)], continue100...)
+	for cut1 := range len(stream) + 1 {
+		for cut2 := cut1; cut2 <= len(stream); cut2++ {
+			var tail []byte
+			ends := [3]int{cut1, cut2, len(stream)}
+			for i, w := range [][]byte{stream[:cut1], stream[cut1:cut2], stream[cut2:]} {
+				seen := endsWith(tail, w, continue100)
+				// The write that ends the stream, unless empty: an empty
+				// write ends nothing.
+				if want := ends[i] == len(stream) && len(w) > 0; seen != want {
+					t.Fatalf("writes cut at %d and %d: write %d (%q) seen as a 100 Continue: %v", cut1, cut2, i, w, seen)
+				}
+				tail = keepTail(tail, w)
+			}
+		}
+	}
+	if endsWith(nil, continue100[1:], continue100) {
+		t.Fatal("a 100 Continue without its first byte seen as one")
+	}
+}

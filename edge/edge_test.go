@@ -884,31 +884,32 @@ func TestReadTimeoutAfterContinue(t *testing.T) {
 	st := newStore(t)
 	te := startEdge(t, st, Config{ReadTimeout: 300 * time.Millisecond, IdleTimeout: time.Hour}, false)
 	const expect = "POST /repos HTTP/1.1\r\nHost: edge\r\nContent-Length: 10\r\nExpect: 100-continue\r\n\r\n"
-	for _, tc := range []struct {
-		requests string
-		statuses []int
-	}{
-		{expect, []int{100, 408}},
-		{"GET /ping HTTP/1.1\r\nHost: edge\r\n\r\n" + expect, []int{200, 100, 408}},
-	} {
-		c, err := net.Dial("tcp", strings.TrimPrefix(te.url, "http://"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		c.SetDeadline(time.Now().Add(20 * time.Second))
-		fmt.Fprint(c, tc.requests) // and the body never comes
-		br := bufio.NewReader(c)
-		for _, want := range tc.statuses {
-			resp, err := http.ReadResponse(br, nil)
+	// After k pipelined requests: their answers go out as fasthttp's
+	// write buffer fills, so the 100 Continue comes after them in a write
+	// of its own, with some of them, or split over two writes.
+	for k := range 17 {
+		t.Run(fmt.Sprintf("after %d", k), func(t *testing.T) {
+			t.Parallel()
+			statuses := append(slices.Repeat([]int{200}, k), 100, 408)
+			c, err := net.Dial("tcp", strings.TrimPrefix(te.url, "http://"))
 			if err != nil {
-				t.Fatalf("%q: waiting for %d: %v", tc.requests, want, err)
+				t.Fatal(err)
 			}
-			io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode != want {
-				t.Fatalf("%q: status %d, want %d", tc.requests, resp.StatusCode, want)
+			defer c.Close()
+			c.SetDeadline(time.Now().Add(5 * time.Second))                                      // the read timeout is 300 ms
+			fmt.Fprint(c, strings.Repeat("GET /ping HTTP/1.1\r\nHost: edge\r\n\r\n", k)+expect) // and the body never comes
+			br := bufio.NewReader(c)
+			for i, want := range statuses {
+				resp, err := http.ReadResponse(br, nil)
+				if err != nil {
+					t.Fatalf("answer %d: waiting for %d: %v", i, want, err)
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != want {
+					t.Fatalf("answer %d: status %d, want %d", i, resp.StatusCode, want)
+				}
 			}
-		}
+		})
 	}
 }

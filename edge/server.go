@@ -218,8 +218,10 @@ func addrOf(ln net.Listener) string {
 // header and the body each go to the connection as they are, and conn
 // sends both in one writev, rather than both being copied into a 4 KiB
 // buffer first as far as it goes. A 304 (about 400 bytes) still goes out
-// in one write. The cost: answers to pipelined requests are sent about
-// one per write instead of several to a write.
+// in one write. The cost: answers to pipelined requests go out a write
+// per kilobyte or so (conn sends two writes at once), where a 4 KiB buffer
+// sent about four times as much at once (20 pipelined 304s: 8 writev
+// against 1).
 const writeBufferSize = 512
 
 // httpServer is the public server, hardened: bounded headers, bodies and
