@@ -37,6 +37,7 @@ var benchQueries = []struct{ name, raw string }{
 	{"language_by_stars", "language=python&sort=stars&limit=50"},
 	{"two_languages_all", "language=go,rust"},
 	{"owner", "owner=user7"},
+	{"owner_wide_range", "owner=user7&created_before=2024-02-25"},
 	{"bools_range", "fork=false&archived=false&min_stars=3&sort=pushed&limit=100"},
 	{"last_day", "created_after=2024-02-29&limit=100"},
 	{"q", "q=web&limit=100"},

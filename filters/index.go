@@ -451,10 +451,16 @@ func (ix *Index) match(q *Query) (*bitset, int) {
 	have := false
 	// Bounds left to check on each candidate.
 	counts, times := q.countSet, q.timeSet
-	if sp, a, b, ok := ix.narrowestSpan(q); ok {
-		// The repositories within the bounds of one sort key: set the
-		// run, or when it is most of them, clear what is outside it. Either
-		// way those bounds need no checking on each candidate.
+	// The repositories within the bounds of one sort key: set the run,
+	// or when it is most of them, clear what is outside it. Either way
+	// those bounds need no checking on each candidate. But a list (an
+	// owner, a rare language) may leave so few candidates that checking
+	// them costs less than clearing half the repositories.
+	sp, a, b, ok := ix.narrowestSpan(q)
+	if ok && b-a >= ix.n/2 && slices.ContainsFunc(q.lists[:], func(l []string) bool { return len(l) > 0 }) {
+		ok = false
+	}
+	if ok {
 		perm := ix.perm[sp.s]
 		if b-a < ix.n/2 {
 			clear(set)
