@@ -115,9 +115,9 @@ func appendQueryETag(b []byte, version string, k kind, canonical, tag string) []
 
 // appendETag's digest is 48 bits of xxHash64, not of SHA-256 (which cost
 // twenty times more on each answer no cache holds): it need not resist an
-// attacker, since a tag is only ever compared with tags of the same URL,
-// so of the same query; a collision could at worst give two queries one
-// tag.
+// attacker, since a tag is only compared with tags of the same resource
+// (a URL's query, or the OpenAPI document's revisions); a collision could
+// at worst give two of them one tag.
 func appendETag(b []byte, version string, what []byte, tag string) []byte {
 	var sum [8]byte
 	binary.BigEndian.PutUint64(sum[:], xxhash.Sum64(what))

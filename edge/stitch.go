@@ -280,8 +280,8 @@ var storedComma = [...]byte{0x00, 0x01, 0x00, 0xfe, 0xff, ','}
 // appendGzip appends to dst the gzip encoding of head, then the
 // fragments at positions joined by commas, then tail. A fragment that
 // follows its predecessor in the order of one of sets is taken from that
-// set; so is the CRC of a long run of such fragments, from the set's
-// running CRCs.
+// set, and a run of such fragments is one copy from it, its CRC taken
+// from the set's running CRCs.
 func (g *gzipFragments) appendGzip(dst, head []byte, positions []int32, tail []byte, sets []*deltaSet) []byte {
 	dst = append(dst, gzipHeader[:]...)
 	dst, crc := appendStored(dst, head, false, 0)
@@ -356,8 +356,8 @@ type deltaSet struct {
 	// its inverse modulo the CRC polynomial: so the CRC of any run of ranks
 	// comes from its two ends.
 	running, cum, pow, ipow []uint32
-	// Fragment i's delta, after the stored comma that precedes it, is
-	// data[at[i]:at[i]+n[i]]; data holds them in the order's order.
+	// data[at[i]:at[i]+n[i]] is a stored comma then fragment i's delta;
+	// data holds them in the order's order.
 	data  []byte
 	at, n []uint32
 }
