@@ -186,24 +186,28 @@ func (s *Server) dispatch(ctx *fasthttp.RequestCtx, f *fields, rt route, dl down
 		return s.download(ctx, f, dl)
 	case routeOpenAPI:
 		enc, _ := f.encoding()
-		rep := s.openapi[enc]
-		h := &ctx.Response.Header
-		h.SetCanonical(hdrETag, rep.etag)
-		h.SetCanonical(hdrVary, valAcceptEncoding)
-		h.SetCanonical(hdrCacheControl, valOpenAPICache)
-		send(ctx, f, rep, ctJSON, enc)
+		sendStatic(ctx, f, s.openapi[enc], ctJSON, valOpenAPICache, enc)
 		return enc
 	case routeWeb:
 		w := webFiles[string(ctx.Path())]
 		enc, _ := f.encoding()
-		h := &ctx.Response.Header
-		h.SetCanonical(hdrETag, w.res[enc].etag)
-		h.SetCanonical(hdrVary, valAcceptEncoding)
-		h.SetCanonical(hdrCacheControl, w.cacheControl)
-		send(ctx, f, w.res[enc], w.contentType, enc)
+		sendStatic(ctx, f, w.res[enc], w.contentType, w.cacheControl, enc)
 		return enc
 	}
 	return encIdentity
+}
+
+// sendStatic answers with rep, one encoding of a document built into the
+// binary (the OpenAPI description, the web page's files): a 304 or a 412
+// when the request's preconditions say so, else the body.
+func sendStatic(ctx *fasthttp.RequestCtx, f *fields, rep *representation, contentType, cacheControl []byte, enc encoding) {
+	h := &ctx.Response.Header
+	h.SetCanonical(hdrETag, rep.etag)
+	h.SetCanonical(hdrVary, valAcceptEncoding)
+	h.SetCanonical(hdrCacheControl, cacheControl)
+	if !answered(ctx, preconditions(f, rep.etag, nil, time.Time{})) {
+		sendBody(ctx, rep, contentType, enc)
+	}
 }
 
 // query answers /repos or /stats: from the edition asked for by
@@ -476,14 +480,6 @@ func (s *Server) download(ctx *fasthttp.RequestCtx, fl *fields, d download) enco
 	}
 	sendBody(ctx, &f.rep, ct, encIdentity)
 	return enc
-}
-
-// send finishes a response whose validators are set: a 304 or a 412 when
-// the request's preconditions say so, else the body.
-func send(ctx *fasthttp.RequestCtx, f *fields, rep *representation, contentType []byte, enc encoding) {
-	if !answered(ctx, preconditions(f, rep.etag, nil, time.Time{})) {
-		sendBody(ctx, rep, contentType, enc)
-	}
 }
 
 // sendBody sends rep, in enc, as the body.
