@@ -286,8 +286,18 @@ func (g *gzipFragments) appendGzip(dst, head []byte, positions []int32, tail []b
 	dst = append(dst, gzipHeader[:]...)
 	dst, crc := appendStored(dst, head, false, 0)
 	size := uint32(len(head))
-	hint := 0
-	for i := 0; i < len(positions); {
+	hint, i := 0, 0
+	if d, j := prefixRun(sets, positions); d != nil {
+		// The order's start: one copy from its prefix. What follows in d's
+		// order is taken from d's deltas below, whose dictionary (the
+		// fragment before and a comma) is still what was decoded last.
+		last := j - 1
+		dst = append(dst, d.prefix[:d.end[last]]...)
+		crc = multModP(d.pow[last], crc) ^ d.running[last]
+		size += d.cum[last]
+		i = j
+	}
+	for i < len(positions) {
 		p := positions[i]
 		if i > 0 {
 			if d := findSet(sets, &hint, positions[i-1], p); d != nil {
@@ -360,20 +370,57 @@ type deltaSet struct {
 	// data holds them in the order's order.
 	data  []byte
 	at, n []uint32
+	// prefix[:end[r]] is the fragments of ranks 0 to r joined by commas,
+	// deflated as one stream with a sync flush after each fragment, for
+	// the first len(end) ranks: the start of the order, which the most
+	// asked answers are (the newest 100), compressed with all that comes
+	// before as history rather than one fragment, about a quarter smaller
+	// than its run of deltas.
+	prefix []byte
+	end    []uint32
 }
+
+// prefixRanks is how many ranks of each order a delta set's prefix
+// covers: as many as an answer may list (filters' limit).
+const prefixRanks = 1000
 
 // newDeltaSet deflates, for each fragment after the first of order, the
 // fragment (frag) with its predecessor and a comma as the dictionary.
-// Where that does not help, the fragment deflated on its own is kept.
-func newDeltaSet(g *gzipFragments, order []int32, frag func(i int32) []byte) *deltaSet {
+// Where that does not help, the fragment deflated on its own is kept. It
+// also deflates the first prefix fragments of order as one stream.
+func newDeltaSet(g *gzipFragments, order []int32, frag func(i int32) []byte, prefix int) *deltaSet {
 	n := len(order)
 	d := &deltaSet{rank: make([]int32, n), at: make([]uint32, n), n: make([]uint32, n)}
 	d.running, d.cum, d.pow, d.ipow = make([]uint32, n), make([]uint32, n), make([]uint32, n), make([]uint32, n)
-	var out sliceWriter
+	var out, pre sliceWriter
 	zw, _ := flate.NewWriter(&out, fragmentLevel) // the level is a constant
+	pw, _ := flate.NewWriter(&pre, fragmentLevel)
+	d.end = make([]uint32, min(n, prefix))
+	comma := []byte{','}
 	var dict []byte
 	for r, i := range order {
 		d.rank[i] = int32(r)
+		if r < len(d.end) {
+			// In the rare case that history does not help, the stored comma
+			// and the fragment on their own take its place, as below: the
+			// stream goes on from the same decoded bytes either way.
+			start, alone := len(pre.b), g.data[g.off[i]:g.off[i+1]]
+			lone := len(alone)
+			if r > 0 {
+				pw.Write(comma) // writes to a sliceWriter cannot fail
+				lone += len(storedComma)
+			}
+			pw.Write(frag(i))
+			pw.Flush()
+			if len(pre.b)-start > lone {
+				pre.b = pre.b[:start]
+				if r > 0 {
+					pre.b = append(pre.b, storedComma[:]...)
+				}
+				pre.b = append(pre.b, alone...)
+			}
+			d.end[r] = uint32(len(pre.b))
+		}
 		if r == 0 {
 			d.running[0], d.cum[0] = g.crc[i], g.size[i]
 			d.pow[0], d.ipow[0] = g.shift[i], crc32Unshift(uint64(g.size[i]))
@@ -394,8 +441,29 @@ func newDeltaSet(g *gzipFragments, order []int32, frag func(i int32) []byte) *de
 		}
 		d.at[i], d.n[i] = uint32(start), uint32(len(out.b)-start)
 	}
-	d.data = slices.Clip(out.b)
+	d.data, d.prefix = slices.Clip(out.b), slices.Clip(pre.b)
 	return d
+}
+
+// prefixRun returns the set among sets whose prefix holds the longest
+// run of positions from the first, and the run's length; or nil and 0
+// when no set's order begins with positions[0].
+func prefixRun(sets []*deltaSet, positions []int32) (*deltaSet, int) {
+	var best *deltaSet
+	longest := 0
+	for _, d := range sets {
+		if len(positions) == 0 || len(d.end) == 0 || d.rank[positions[0]] != 0 {
+			continue
+		}
+		j := 1
+		for j < len(positions) && j < len(d.end) && d.rank[positions[j]] == int32(j) {
+			j++
+		}
+		if j > longest {
+			best, longest = d, j
+		}
+	}
+	return best, longest
 }
 
 // findSet returns the first of sets in whose order p follows prev, trying
@@ -452,7 +520,7 @@ func (e *edition) startDeltas() {
 				panic("edge: delta order " + raw + ": " + string(p.JSON()))
 			}
 			order, _ := e.index.Select(q, nil)
-			set := newDeltaSet(g, order, e.frag)
+			set := newDeltaSet(g, order, e.frag, prefixRanks)
 			published := append(slices.Clip(sets), set) // a new slice: readers hold the old one
 			g.deltas.Store(&published)
 			sets = published

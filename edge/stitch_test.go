@@ -168,7 +168,9 @@ func TestStitchedGzipDecodesToIdentity(t *testing.T) {
 	orders[1] = slices.Clone(orders[0])
 	r.Shuffle(len(orders[1]), func(i, j int) { orders[1][i], orders[1][j] = orders[1][j], orders[1][i] })
 	frag := func(i int32) []byte { return frags[i] }
-	sets := []*deltaSet{newDeltaSet(g, orders[0], frag), newDeltaSet(g, orders[1], frag)}
+	// The first set's prefix covers a quarter of its order, so that runs
+	// go on past it; the second's, all of it.
+	sets := []*deltaSet{newDeltaSet(g, orders[0], frag, len(frags)/4), newDeltaSet(g, orders[1], frag, prefixRanks)}
 	head, tail := []byte(`{"repositories":[`), []byte(`],"count":3,"total":9,"snapshot":{"version":"v"}}`)
 	bigTail := bytes.Repeat([]byte("t"), 70000) // two stored blocks
 	var withCommand int
@@ -181,7 +183,12 @@ func TestStitchedGzipDecodesToIdentity(t *testing.T) {
 				positions = append(positions, int32(i))
 			}
 		default:
-			// Runs of one order or the other, and random picks.
+			// An order's start (a prefix), a third of the time; then runs
+			// of one order or the other, and random picks.
+			if r.IntN(3) == 0 {
+				o := orders[r.IntN(2)]
+				positions = append(positions, o[:1+r.IntN(len(o))]...)
+			}
 			for range r.IntN(8) {
 				switch n := r.IntN(30); r.IntN(3) {
 				case 2:
@@ -254,26 +261,84 @@ func BenchmarkStitchGzip(b *testing.B) {
 }
 
 // BenchmarkStitchGzipRun is 75 consecutive repositories of an order that
-// has a delta set (the default one, say).
+// has a delta set (the default one, say): from the middle of the order
+// (deltas), and from its start (the prefix).
 func BenchmarkStitchGzipRun(b *testing.B) {
 	g, frags, _ := stitchBench(b)
 	order := make([]int32, len(frags))
 	for i := range order {
 		order[i] = int32(i)
 	}
-	sets := []*deltaSet{newDeltaSet(g, order, func(i int32) []byte { return frags[i] })}
-	positions := order[100:175]
+	sets := []*deltaSet{newDeltaSet(g, order, func(i int32) []byte { return frags[i] }, prefixRanks)}
 	head, tail := []byte(`{"repositories":[`), []byte(`],"count":75,"total":1000,"snapshot":{"version":"20261127T160000Z-0123456789ab","generated_at":"2026-11-27T16:00:00Z"}}`)
-	buf := g.appendGzip(nil, head, positions, tail, sets)
-	alone := g.appendGzip(nil, head, positions, tail, nil)
-	whole := compress(identityOf(head, frags, positions, tail), encGzip, effortFast)
-	b.ReportAllocs()
-	for b.Loop() {
-		buf = g.appendGzip(buf[:0], head, positions, tail, sets)
+	for _, bc := range []struct {
+		name      string
+		positions []int32
+	}{{"mid", order[100:175]}, {"start", order[:75]}} {
+		b.Run(bc.name, func(b *testing.B) {
+			buf := g.appendGzip(nil, head, bc.positions, tail, sets)
+			alone := g.appendGzip(nil, head, bc.positions, tail, nil)
+			whole := compress(identityOf(head, frags, bc.positions, tail), encGzip, effortFast)
+			b.ReportAllocs()
+			for b.Loop() {
+				buf = g.appendGzip(buf[:0], head, bc.positions, tail, sets)
+			}
+			b.ReportMetric(float64(len(buf)), "bytes")
+			b.ReportMetric(float64(len(alone)), "bytes-alone")
+			b.ReportMetric(float64(len(whole)), "bytes-whole")
+		})
 	}
-	b.ReportMetric(float64(len(buf)), "bytes")
-	b.ReportMetric(float64(len(alone)), "bytes-alone")
-	b.ReportMetric(float64(len(whole)), "bytes-whole")
+}
+
+// BenchmarkDeltaSet is the making of one order's delta set of 1,000
+// fragments, without a prefix and with one over the whole order: what the
+// prefix adds to the background work after a snapshot's first stitched
+// answer.
+func BenchmarkDeltaSet(b *testing.B) {
+	g, frags, _ := stitchBench(b)
+	order := make([]int32, len(frags))
+	for i := range order {
+		order[i] = int32(i)
+	}
+	frag := func(i int32) []byte { return frags[i] }
+	for _, prefix := range []int{0, prefixRanks} {
+		b.Run("prefix="+strconv.Itoa(prefix), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				newDeltaSet(g, order, frag, prefix)
+			}
+		})
+	}
+}
+
+// TestPrefixIsSmaller checks that an order's start is stitched from the
+// prefix, which compresses better than the same run of deltas, and that a
+// run going on past the prefix is stitched in full.
+func TestPrefixIsSmaller(t *testing.T) {
+	frags := testFragments(t, 300)
+	g := newGzipFragments(len(frags), func(i int) []byte { return frags[i] })
+	order := make([]int32, len(frags))
+	for i := range order {
+		order[i] = int32(len(frags) - 1 - i)
+	}
+	frag := func(i int32) []byte { return frags[i] }
+	withPrefix, without := newDeltaSet(g, order, frag, 100), newDeltaSet(g, order, frag, 0)
+	head, tail := []byte(`{"repositories":[`), []byte(`]}`)
+	for _, n := range []int{2, 50, 100, 101, 300} {
+		positions := order[:n]
+		want := identityOf(head, frags, positions, tail)
+		a := g.appendGzip(nil, head, positions, tail, []*deltaSet{withPrefix})
+		b := g.appendGzip(nil, head, positions, tail, []*deltaSet{without})
+		for _, body := range [][]byte{a, b} {
+			if got := gunzip(t, body); !bytes.Equal(got, want) {
+				t.Fatalf("%d repositories: decodes to %d bytes, want %d", n, len(got), len(want))
+			}
+		}
+		if len(a) >= len(b) {
+			t.Errorf("%d repositories: %d bytes from the prefix, %d from deltas alone", n, len(a), len(b))
+		}
+		t.Logf("%d repositories: %d bytes from the prefix, %d from deltas alone", n, len(a), len(b))
+	}
 }
 
 // BenchmarkCRC32 compares the two ways of computing the trailer's CRC of
