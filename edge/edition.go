@@ -3,6 +3,7 @@ package edge
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"sync"
@@ -318,9 +319,17 @@ var positionBuffers = sync.Pool{New: func() any { return new([]int32) }}
 var reposHead = []byte(`{"repositories":[`)
 
 // reposSize is the length of the /repos answer listing positions.
-func (e *edition) reposSize(positions []int32) int {
+func (e *edition) reposSize(positions []int32) int { return e.reposSizeUpTo(positions, math.MaxInt) }
+
+// reposSizeUpTo is reposSize, or, when that is limit or more, a length
+// from limit up: it stops adding once limit is reached, which is all that
+// deciding whether to stitch needs.
+func (e *edition) reposSizeUpTo(positions []int32, limit int) int {
 	n := len(reposHead) + len(e.snapshotJSON) + 64
 	for _, p := range positions {
+		if n >= limit {
+			break
+		}
 		n += e.fragOff[p+1] - e.fragOff[p] // the object and a comma
 	}
 	return n

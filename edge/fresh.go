@@ -47,7 +47,7 @@ func (s *Server) freshRepos(ctx *fasthttp.RequestCtx, f *fields, e *edition, enc
 	defer positionBuffers.Put(pb)
 	positions, total := e.index.Select(q, *pb)
 	*pb = positions
-	if e.reposSize(positions) < stitchMinBytes || e.sightings.again(sl, canon) {
+	if e.reposSizeUpTo(positions, stitchMinBytes) < stitchMinBytes || e.sightings.again(sl, canon) {
 		return false
 	}
 	tag := encodingTags[enc]

@@ -176,9 +176,10 @@ func (e *edition) writeRepos(resp *fasthttp.Response, enc encoding, positions []
 	if enc == encGzip {
 		var tb [256]byte
 		tail := e.appendReposTail(tb[:0], len(positions), total)
-		g := e.gz.Load()
-		b = slices.Grow(b, g.stitchedSize(reposHead, positions, tail))
-		b = g.appendGzip(b, reposHead, positions, tail, sets)
+		// No bound is reserved: adding one up costs as much as stitching
+		// runs, and the buffer, kept from one request to the next, soon
+		// has room.
+		b = e.gz.Load().appendGzip(b, reposHead, positions, tail, sets)
 	} else {
 		b = e.appendRepos(slices.Grow(b, e.reposSize(positions)), positions, total)
 	}
@@ -526,15 +527,6 @@ func (e *edition) startDeltas() {
 			sets = published
 		}
 	}()
-}
-
-// stitchedSize bounds the length of what appendGzip appends.
-func (g *gzipFragments) stitchedSize(head []byte, positions []int32, tail []byte) int {
-	n := len(gzipHeader) + len(head) + len(tail) + 8 + 2*5*(1+(len(head)+len(tail))/0xffff)
-	for _, p := range positions {
-		n += int(g.off[p+1]-g.off[p]) + len(storedComma)
-	}
-	return n
 }
 
 // appendStored appends p as stored deflate blocks, the last one final
