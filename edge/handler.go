@@ -313,11 +313,13 @@ func countArg(args *fasthttp.Args, name string) int {
 // a filter.
 func withoutArg(args *fasthttp.Args, name string) iter.Seq2[[]byte, []byte] {
 	return func(yield func([]byte, []byte) bool) {
-		for k, v := range args.All() {
-			if string(k) != name && !yield(k, v) {
-				return
+		// VisitAll, unlike a range over All, costs no allocation.
+		done := false
+		args.VisitAll(func(k, v []byte) {
+			if !done && string(k) != name {
+				done = !yield(k, v)
 			}
-		}
+		})
 	}
 }
 
