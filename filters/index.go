@@ -351,13 +351,11 @@ func (ix *Index) Select(q *Query, dst []int32) (positions []int32, total int) {
 	if !q.filtered() {
 		perm := ix.perm[q.sort]
 		lo, hi := q.window(ix.n)
-		for k := lo; k < hi; k++ {
-			if desc {
-				dst = append(dst, perm[ix.n-1-k])
-			} else {
-				dst = append(dst, perm[k])
-			}
+		if !desc {
+			return append(dst, perm[lo:hi]...), ix.n
 		}
+		dst = append(dst, perm[ix.n-hi:ix.n-lo]...)
+		slices.Reverse(dst)
 		return dst, ix.n
 	}
 	m, total := ix.match(q)
@@ -413,18 +411,21 @@ func inRankOrder(ranks bitset, perm []int32, desc bool, lo, hi int, dst []int32)
 // walk appends the matches in set at [lo, hi) of perm's order, or of its
 // reverse, stopping as soon as it has them.
 func (ix *Index) walk(set bitset, perm []int32, desc bool, lo, hi int, dst []int32) []int32 {
-	k := 0
-	for j := range ix.n {
-		if desc {
-			j = ix.n - 1 - j
+	// Two loops, so that neither tests the direction for each repository;
+	// the matches before lo are skipped in a loop of their own.
+	k, j, step := 0, 0, 1
+	if desc {
+		j, step = len(perm)-1, -1
+	}
+	for ; k < lo && uint(j) < uint(len(perm)); j += step {
+		if set.has(perm[j]) {
+			k++
 		}
+	}
+	for ; k < hi && uint(j) < uint(len(perm)); j += step {
 		if p := perm[j]; set.has(p) {
-			if k >= lo {
-				dst = append(dst, p)
-			}
-			if k++; k == hi {
-				break
-			}
+			dst = append(dst, p)
+			k++
 		}
 	}
 	return dst
