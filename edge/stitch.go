@@ -456,12 +456,16 @@ func prefixRun(sets []*deltaSet, positions []int32) (*deltaSet, int) {
 		if len(positions) == 0 || len(d.end) == 0 || d.rank[positions[0]] != 0 {
 			continue
 		}
+		ps, rank := positions[:min(len(positions), len(d.end))], d.rank
 		j := 1
-		for j < len(positions) && j < len(d.end) && d.rank[positions[j]] == int32(j) {
+		for j < len(ps) && rank[ps[j]] == int32(j) {
 			j++
 		}
 		if j > longest {
 			best, longest = d, j
+		}
+		if j == len(positions) {
+			break // no set does better
 		}
 	}
 	return best, longest
