@@ -145,12 +145,14 @@ func checkValue(v []byte) string {
 	if len(v) == 0 {
 		return "must not be empty"
 	}
+	ascii := true
 	for _, c := range v {
 		if c < 0x20 || c == 0x7f {
 			return "must not contain control characters"
 		}
+		ascii = ascii && c < utf8.RuneSelf
 	}
-	if !utf8.Valid(v) {
+	if !ascii && !utf8.Valid(v) { // most values are ASCII, and valid
 		return "must be valid UTF-8"
 	}
 	return ""
