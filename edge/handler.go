@@ -293,8 +293,11 @@ func (s *Server) kept(current *edition, v []byte) *edition {
 // parameters: ?snapshot= given more than once, or what filters.Parse
 // refuses.
 func parseQuery(args *fasthttp.Args) (*filters.Query, *filters.Problem) {
-	if n := countArg(args, "snapshot"); n > 1 {
+	switch n := countArg(args, "snapshot"); {
+	case n > 1:
 		return nil, invalidSnapshot("given " + strconv.Itoa(n) + " times")
+	case n == 0: // as most queries: All's iterator as it is costs no allocation
+		return filters.Parse(args.All())
 	}
 	return filters.Parse(withoutArg(args, "snapshot"))
 }
@@ -313,13 +316,11 @@ func countArg(args *fasthttp.Args, name string) int {
 // a filter.
 func withoutArg(args *fasthttp.Args, name string) iter.Seq2[[]byte, []byte] {
 	return func(yield func([]byte, []byte) bool) {
-		// VisitAll, unlike a range over All, costs no allocation.
-		done := false
-		args.VisitAll(func(k, v []byte) {
-			if !done && string(k) != name {
-				done = !yield(k, v)
+		for k, v := range args.All() {
+			if string(k) != name && !yield(k, v) {
+				return
 			}
-		})
+		}
 	}
 }
 
