@@ -382,7 +382,9 @@ type deltaSet struct {
 }
 
 // prefixRanks is how many ranks of each order a delta set's prefix
-// covers: as many as an answer may list (filters' limit).
+// covers: filters' largest limit. An answer without a limit may list more;
+// it goes on past the prefix with the deltas. (deltaBudget does not count
+// these: at most 12,000 fragments more per edition.)
 const prefixRanks = 1000
 
 // newDeltaSet deflates, for each fragment after the first of order, the

@@ -163,6 +163,8 @@ func TestParseErrors(t *testing.T) {
 		{"q=a%00b", []perr{{"q", "a\x00b", "must not contain control characters"}}},
 		{"name=a%0Ab", []perr{{"name", "a\nb", "must not contain control characters"}}},
 		{"owner=%FF", []perr{{"owner", "\xff", "must be valid UTF-8"}}},
+		{"owner=%FFab", []perr{{"owner", "\xffab", "must be valid UTF-8"}}},
+		{"owner=a%80", []perr{{"owner", "a\x80", "must be valid UTF-8"}}},
 		// Booleans.
 		{"fork=yes", []perr{{"fork", "yes", "must be true, false, 1 or 0"}}},
 		{"archived=2", []perr{{"archived", "2", "must be true, false, 1 or 0"}}},
