@@ -628,11 +628,6 @@ func power(sq *[32]uint32, n uint64) uint32 {
 	return p
 }
 
-// crc32Combine returns the CRC-32 of A‖B from crcA, crcB and len(B).
-func crc32Combine(crcA, crcB uint32, lenB uint64) uint32 {
-	return multModP(crc32Shift(lenB), crcA) ^ crcB
-}
-
 // crc32Byte is crc32.Update(crc, crc32.IEEETable, []byte{c}).
 func crc32Byte(crc uint32, c byte) uint32 {
 	crc = ^crc
