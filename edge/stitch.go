@@ -177,8 +177,7 @@ func (e *edition) writeRepos(resp *fasthttp.Response, enc encoding, positions []
 		var tb [256]byte
 		tail := e.appendReposTail(tb[:0], len(positions), total)
 		// No bound is reserved: adding one up costs as much as stitching
-		// runs, and the buffer, kept from one request to the next, soon
-		// has room.
+		// runs, and the body buffers fasthttp pools soon have room.
 		b = e.gz.Load().appendGzip(b, reposHead, positions, tail, sets)
 	} else {
 		b = e.appendRepos(slices.Grow(b, e.reposSize(positions)), positions, total)
