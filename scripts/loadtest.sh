@@ -18,6 +18,10 @@
 #      answer is compressed; nginx still sends its gzip file)
 #   7. as 3, with a browser's Accept-Encoding (gzip, deflate, br, zstd):
 #      new queries go in stitched gzip, which the browser likes as much
+# Scenario 5 also drives a third server, its floor (scripts/floor304):
+# plain fasthttp, GOMAXPROCS=1 on the same CPU, sending the edge's own 304
+# from a prebuilt header and doing nothing else; its ratios say how much of
+# the gap to nginx is fasthttp's and Go's, and how much the edge's.
 # Then, unless SCALE=0, the scale benchmark (100, 10,000 and 100,000
 # repositories), and unless PUBLISHER=0, the publisher's benchmarks.
 #
@@ -118,6 +122,7 @@ trap 'exit 130' INT TERM
 log "building"
 go build -o "$tmp/freshrepos" ./cmd/freshrepos
 bin=$tmp/freshrepos
+go build -o "$tmp/floor304" ./scripts/floor304
 
 fport=$(pick_port)
 "$bin" fakegithub --addr "127.0.0.1:$fport" -seed 1 -rate 5 \
@@ -230,6 +235,24 @@ q="/repos?limit=88&sort=stars&max_stars=999999998"
 [ "$(curl -s -o /dev/null -w '%{http_code}' -H 'Accept-Encoding: gzip' -H "If-None-Match: $nginx_etag" "$nginx_url/repos")" = 304 ] ||
 	die "nginx does not answer 304 to its own ETag"
 
+# Scenario 5's floor sends the edge's 304 as it is.
+if [[ " $SCENARIOS " == *" 5 "* ]]; then
+	curl -s -o /dev/null -D "$tmp/edge-304.txt" -H 'Accept-Encoding: gzip' -H "If-None-Match: $edge_etag" "$edge/repos"
+	floor_port=$(pick_port)
+	floor_url=http://127.0.0.1:$floor_port
+	GOMAXPROCS=1 "${pin_server[@]}" "$tmp/floor304" -addr "127.0.0.1:$floor_port" -headers "$tmp/edge-304.txt" 2>"$tmp/floor.log" &
+	floor_pid=$!
+	pids+=("$floor_pid")
+	for _ in $(seq 1 300); do
+		[ "$(curl -s -o /dev/null -w '%{http_code}' -H "If-None-Match: $edge_etag" "$floor_url/repos" 2>/dev/null)" = 304 ] && break
+		kill -0 "$floor_pid" 2>/dev/null || die "floor304 did not start: $(cat "$tmp/floor.log")"
+		sleep 0.1
+	done
+	diff <(tr -d '\r' <"$tmp/edge-304.txt" | grep -iv '^date:') \
+		<(curl -s -o /dev/null -D- -H "If-None-Match: $edge_etag" "$floor_url/repos" | tr -d '\r' | grep -iv '^date:') >/dev/null ||
+		die "floor304 does not send the edge's 304"
+fi
+
 # --- scenarios ---------------------------------------------------------------
 
 lua=$root/scripts/loadtest
@@ -274,6 +297,8 @@ run() { # run SCENARIO SERVER RUN
 	local s=$1 server=$2 r=$3 url inm out before after ae=gzip pid pbefore pafter
 	if [ "$server" = edge ]; then
 		url=$edge${edge_path[$s]} inm=${inm_edge[$s]:-} ae=${ae_edge[$s]:-gzip} pid=$edge_pid
+	elif [ "$server" = floor ]; then
+		url=$floor_url${edge_path[$s]} inm=${inm_edge[$s]:-} pid=$floor_pid
 	else
 		url=$nginx_url${nginx_path[$s]} inm=${inm_nginx[$s]:-} pid=$nginx_worker
 	fi
@@ -296,21 +321,28 @@ run() { # run SCENARIO SERVER RUN
 	echo "${line#RESULT } $cpu" >>"$tmp/results/$s.$server"
 }
 
+servers() { # servers SCENARIO ROUND: who runs, in order; nginx next to each other one
+	local s=$1 r=$2 floor=""
+	[ "$s" = 5 ] && floor=floor
+	if [ $((r % 2)) = 1 ]; then
+		echo edge nginx $floor
+	else
+		echo $floor nginx edge
+	fi
+}
+
 # A short warm-up of each, then RUNS rounds, the order flipping each round.
 for s in $SCENARIOS; do
-	DURATION=1 run "$s" edge 0 >/dev/null 2>&1 || true
-	DURATION=1 run "$s" nginx 0 >/dev/null 2>&1 || true
+	for server in $(servers "$s" 1); do
+		DURATION=1 run "$s" "$server" 0 >/dev/null 2>&1 || true
+	done
 	rm -f "$tmp/results/$s".*
 done
 for r in $(seq 1 "$RUNS"); do
 	for s in $SCENARIOS; do
-		if [ $((r % 2)) = 1 ]; then
-			run "$s" edge "$r"
-			run "$s" nginx "$r"
-		else
-			run "$s" nginx "$r"
-			run "$s" edge "$r"
-		fi
+		for server in $(servers "$s" "$r"); do
+			run "$s" "$server" "$r"
+		done
 	done
 done
 
@@ -321,8 +353,8 @@ median() { sort -g | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]
 # The ratios are taken run by run, edge against the nginx run next to it
 # in time, which cancels most of the drift of a shared machine, and the
 # median of those is given with their range.
-ratios() { # ratios SCENARIO: edge/nginx req/s of each run, one a line
-	paste <(field "$tmp/results/$1.edge" rps) <(field "$tmp/results/$1.nginx" rps) | awk '{ print $1 / $2 }'
+ratios() { # ratios SCENARIO [A B]: A/B (edge/nginx) req/s of each run, one a line
+	paste <(field "$tmp/results/$1.${2:-edge}" rps) <(field "$tmp/results/$1.${3:-nginx}" rps) | awk '{ print $1 / $2 }'
 }
 core_ratios() { # core_ratios SCENARIO: the same per busy core
 	paste <(field "$tmp/results/$1.edge" rps) <(field "$tmp/results/$1.edge" busy) \
@@ -360,6 +392,12 @@ table=$tmp/table.md
 		echo "$row"
 	done
 	echo
+	if [ -f "$tmp/results/5.floor" ]; then
+		f=$tmp/results/5.floor
+		echo
+		echo "Scenario 5's floor (scripts/floor304: plain fasthttp sending the edge's 304 from a prebuilt header, nothing else; GOMAXPROCS=1 on CPU $SERVER_CPU): $(field "$f" rps | median | xargs printf '%.0f') req/s, $(field "$f" cpu_us | median) µs/req; floor/nginx $(ratios 5 floor nginx | median | xargs printf '%.2f') ($(ratios 5 floor nginx | span)); edge/floor $(ratios 5 edge floor | median | xargs printf '%.2f') ($(ratios 5 edge floor | span)), run by run."
+		echo
+	fi
 	echo "Req/s, latencies and CPU are medians over the runs; edge/nginx is the median of the ratios of runs made one after the other (and their range). CPU: the share of the server's CPU busy during the runs (user, system, interrupts). Per busy core: the ratio of requests per second per fully busy CPU, which is what counts when wrk, not the server, is the limit. µs/req: the server process's own CPU time (user and system, from /proc) per request; per CPU µs: nginx's over the edge's, run by run (above 1, the edge spends less CPU per request). B/resp: bytes per response, headers included, as wrk counts them. Both servers get the same requests; nginx ignores the query string and sends the unfiltered gzip /repos ($(stat -c %s "$tmp/www/repos.gz") bytes of body; $(stat -c %s "$tmp/www/repos") identity), or in scenario 4 the unfiltered gzip /stats ($(stat -c %s "$tmp/www/stats.gz") bytes)."
 } >"$table"
 cat "$table"
