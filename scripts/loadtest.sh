@@ -243,13 +243,20 @@ if [[ " $SCENARIOS " == *" 5 "* ]]; then
 	GOMAXPROCS=1 "${pin_server[@]}" "$tmp/floor304" -addr "127.0.0.1:$floor_port" -headers "$tmp/edge-304.txt" 2>"$tmp/floor.log" &
 	floor_pid=$!
 	pids+=("$floor_pid")
+	floor_up=""
 	for _ in $(seq 1 300); do
-		[ "$(curl -s -o /dev/null -w '%{http_code}' -H "If-None-Match: $edge_etag" "$floor_url/repos" 2>/dev/null)" = 304 ] && break
+		if [ "$(curl -s -o /dev/null -w '%{http_code}' -H "If-None-Match: $edge_etag" "$floor_url/repos" 2>/dev/null)" = 304 ]; then
+			floor_up=1
+			break
+		fi
 		kill -0 "$floor_pid" 2>/dev/null || die "floor304 did not start: $(cat "$tmp/floor.log")"
 		sleep 0.1
 	done
+	[ -n "$floor_up" ] || die "floor304 does not answer 304 to the edge's ETag"
+	# What fasthttp makes of the parsed header; the edge's own max-age
+	# counts down from here, a byte or two either way.
 	diff <(tr -d '\r' <"$tmp/edge-304.txt" | grep -iv '^date:') \
-		<(curl -s -o /dev/null -D- -H "If-None-Match: $edge_etag" "$floor_url/repos" | tr -d '\r' | grep -iv '^date:') >/dev/null ||
+		<(curl -s -o /dev/null -D- -H "If-None-Match: $edge_etag" "$floor_url/repos" | tr -d '\r' | grep -iv '^date:') >&2 ||
 		die "floor304 does not send the edge's 304"
 fi
 
@@ -323,7 +330,7 @@ run() { # run SCENARIO SERVER RUN
 
 servers() { # servers SCENARIO ROUND: who runs, in order; nginx next to each other one
 	local s=$1 r=$2 floor=""
-	[ "$s" = 5 ] && floor=floor
+	[ "$s" = 5 ] && [ -n "${floor_pid:-}" ] && floor=floor
 	if [ $((r % 2)) = 1 ]; then
 		echo edge nginx $floor
 	else
@@ -350,9 +357,10 @@ field() { # field FILE NAME: the values of NAME, one a line
 	sed -n "s/.*\\b$2=\\([0-9.]*\\).*/\\1/p" "$1"
 }
 median() { sort -g | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
-# The ratios are taken run by run, edge against the nginx run next to it
-# in time, which cancels most of the drift of a shared machine, and the
-# median of those is given with their range.
+# The ratios are taken run by run, edge (or the floor) against the nginx
+# run next to it in time, which cancels most of the drift of a shared
+# machine, and the median of those is given with their range. Edge against
+# floor pairs the runs of a round, nginx's between them.
 ratios() { # ratios SCENARIO [A B]: A/B (edge/nginx) req/s of each run, one a line
 	paste <(field "$tmp/results/$1.${2:-edge}" rps) <(field "$tmp/results/$1.${3:-nginx}" rps) | awk '{ print $1 / $2 }'
 }
@@ -394,8 +402,10 @@ table=$tmp/table.md
 	echo
 	if [ -f "$tmp/results/5.floor" ]; then
 		f=$tmp/results/5.floor
-		echo
-		echo "Scenario 5's floor (scripts/floor304: plain fasthttp sending the edge's 304 from a prebuilt header, nothing else; GOMAXPROCS=1 on CPU $SERVER_CPU): $(field "$f" rps | median | xargs printf '%.0f') req/s, $(field "$f" cpu_us | median) µs/req; floor/nginx $(ratios 5 floor nginx | median | xargs printf '%.2f') ($(ratios 5 floor nginx | span)); edge/floor $(ratios 5 edge floor | median | xargs printf '%.2f') ($(ratios 5 edge floor | span)), run by run."
+		bad=$(paste <(field "$f" errors) <(field "$f" bad) | awk '{ s += $1 + $2 } END { print s + 0 }')
+		[ "$bad" = 0 ] || log "warning: scenario 5 on floor: $bad failed or non-2xx/3xx answers"
+		bpr=$(paste <(field "$f" bytes) <(field "$f" requests) | awk '{ s += $1 / $2 } END { printf "%d", s / NR }')
+		echo "Scenario 5's floor (scripts/floor304: plain fasthttp sending the edge's 304 from a prebuilt header, nothing else; GOMAXPROCS=1 on CPU $SERVER_CPU): $(field "$f" rps | median | xargs printf '%.0f') req/s, $(field "$f" cpu_us | median) µs/req, $bpr B/resp; floor/nginx $(ratios 5 floor nginx | median | xargs printf '%.2f') ($(ratios 5 floor nginx | span)); edge/floor $(ratios 5 edge floor | median | xargs printf '%.2f') ($(ratios 5 edge floor | span)), run by run."
 		echo
 	fi
 	echo "Req/s, latencies and CPU are medians over the runs; edge/nginx is the median of the ratios of runs made one after the other (and their range). CPU: the share of the server's CPU busy during the runs (user, system, interrupts). Per busy core: the ratio of requests per second per fully busy CPU, which is what counts when wrk, not the server, is the limit. µs/req: the server process's own CPU time (user and system, from /proc) per request; per CPU µs: nginx's over the edge's, run by run (above 1, the edge spends less CPU per request). B/resp: bytes per response, headers included, as wrk counts them. Both servers get the same requests; nginx ignores the query string and sends the unfiltered gzip /repos ($(stat -c %s "$tmp/www/repos.gz") bytes of body; $(stat -c %s "$tmp/www/repos") identity), or in scenario 4 the unfiltered gzip /stats ($(stat -c %s "$tmp/www/stats.gz") bytes)."
