@@ -2,9 +2,8 @@
 // the edge's header options (no default Server or Content-Type, names kept
 // as sent), answering a conditional request with the edge's own 304 copied
 // from a prebuilt header, and doing nothing else (no routing, negotiation,
-// metrics, timeouts, or connection wrapper). What it costs
-// beyond nginx is fasthttp's and Go's; what the edge costs beyond it is the
-// edge's own work.
+// metrics, timeouts, or connection wrapper). What it costs beyond nginx is
+// fasthttp's and Go's; what the edge costs beyond it is the edge's own work.
 //
 //	floor304 -addr 127.0.0.1:5001 -headers 304.txt
 //
