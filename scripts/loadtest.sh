@@ -371,6 +371,12 @@ core_ratios() { # core_ratios SCENARIO: the same per busy core
 cpu_ratios() { # cpu_ratios SCENARIO: nginx/edge CPU time per request, run by run
 	paste <(field "$tmp/results/$1.nginx" cpu_us) <(field "$tmp/results/$1.edge" cpu_us) | awk '{ print $1 / $2 }'
 }
+per_response() { # per_response FILE: mean bytes per response over the runs
+	paste <(field "$1" bytes) <(field "$1" requests) | awk '{ s += $1 / $2 } END { printf "%d", s / NR }'
+}
+failures() { # failures FILE: failed and non-2xx/3xx answers over the runs
+	paste <(field "$1" errors) <(field "$1" bad) | awk '{ s += $1 + $2 } END { print s + 0 }'
+}
 span() { sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%.2f-%.2f", lo, hi }'; }
 
 table=$tmp/table.md
@@ -387,8 +393,8 @@ table=$tmp/table.md
 			busy=$(field "$f" busy | median)
 			p50=$(field "$f" p50_us | median)
 			p99=$(field "$f" p99_us | median)
-			bpr=$(paste <(field "$f" bytes) <(field "$f" requests) | awk '{ s += $1 / $2 } END { printf "%d", s / NR }')
-			bad=$(paste <(field "$f" errors) <(field "$f" bad) | awk '{ s += $1 + $2 } END { print s + 0 }')
+			bpr=$(per_response "$f")
+			bad=$(failures "$f")
 			steal=$(field "$f" steal | sort -g | tail -1)
 			[ "$bad" = 0 ] || log "warning: scenario $s on $server: $bad failed or non-2xx/3xx answers"
 			awk -v x="$steal" 'BEGIN { exit !(x > 0.02) }' && log "warning: scenario $s on $server: up to $steal of the CPU stolen by the host"
@@ -402,9 +408,9 @@ table=$tmp/table.md
 	echo
 	if [ -f "$tmp/results/5.floor" ]; then
 		f=$tmp/results/5.floor
-		bad=$(paste <(field "$f" errors) <(field "$f" bad) | awk '{ s += $1 + $2 } END { print s + 0 }')
+		bad=$(failures "$f")
 		[ "$bad" = 0 ] || log "warning: scenario 5 on floor: $bad failed or non-2xx/3xx answers"
-		bpr=$(paste <(field "$f" bytes) <(field "$f" requests) | awk '{ s += $1 / $2 } END { printf "%d", s / NR }')
+		bpr=$(per_response "$f")
 		echo "Scenario 5's floor (scripts/floor304: plain fasthttp sending the edge's 304 from a prebuilt header, nothing else; GOMAXPROCS=1 on CPU $SERVER_CPU): $(field "$f" rps | median | xargs printf '%.0f') req/s, $(field "$f" cpu_us | median) µs/req, $bpr B/resp; floor/nginx $(ratios 5 floor nginx | median | xargs printf '%.2f') ($(ratios 5 floor nginx | span)); edge/floor $(ratios 5 edge floor | median | xargs printf '%.2f') ($(ratios 5 edge floor | span)), run by run."
 		echo
 	fi
